@@ -1,0 +1,33 @@
+# One entry point for users and CI. Every target sets itself up (venv + pinned install) first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SCALE ?= cpu
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install test results bench lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile tests
+
+results: $(STAMP)
+	$(PY) -m jaxdl.report --scale=$(SCALE)
+
+# torch is a baseline only: installed here, never needed by the library or the tests.
+bench: $(STAMP)
+	$(PY) -m pip install -q 'torch==2.13.0'
+	$(PY) -m benchmarks.run
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

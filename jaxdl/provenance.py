@@ -1,0 +1,65 @@
+"""Where a result came from: commit, versions, device, flags, wall time."""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+_PACKAGES = ("jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "numpy", "tensorflow-datasets")
+
+
+def git_commit() -> str:
+    """The commit of the checkout, with '+dirty' when it has uncommitted changes; 'unknown' outside git."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root, capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": sys.version.split()[0]}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def device_info() -> dict:
+    import jax
+
+    devices = jax.devices()
+    return {
+        "backend": jax.default_backend(),
+        "device_kind": devices[0].device_kind,
+        "device_count": len(devices),
+        "process_count": jax.process_count(),
+        "host": platform.node(),
+        "cpu": platform.processor() or platform.machine(),
+    }
+
+
+def collect(flags: dict | None = None, **timings: float) -> dict:
+    """A provenance record to store beside every result."""
+    return {
+        "git_commit": git_commit(),
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": package_versions(),
+        "device": device_info(),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "flags": flags or {},
+        **{k: round(v, 3) for k, v in timings.items()},
+    }
