@@ -59,11 +59,8 @@ def positive(name: str, flag_values=flags.FLAGS) -> None:
     )
 
 
-def flag_dict(flag_values=flags.FLAGS, module: str | None = None) -> dict:
-    """The values of the flags an experiment defined (its own module's), for provenance."""
-    names = (
-        [f.name for f in flag_values.get_flags_for_module(module)]
-        if module
-        else list(flag_values)
-    )
+def flag_dict(flag_values=flags.FLAGS, module: str | None = None, names=None) -> dict:
+    """The values of an experiment's flags for provenance: `names`, or those `module` defined."""
+    if names is None:
+        names = [f.name for f in flag_values.get_flags_for_module(module)] if module else list(flag_values)
     return {n: flag_values[n].value for n in names}

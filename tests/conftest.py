@@ -1,0 +1,27 @@
+"""Every test process gets 2 host devices (CI has 2 cores), so sharding is exercised everywhere."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("JAXDL_HOST_DEVICES", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+
+import jaxdl  # noqa: E402,F401  (sets XLA host devices before jax initialises)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(module: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Runs `python -m module args` from the repo root, as a user would."""
+    env = {**os.environ, "JAXDL_HOST_DEVICES": "2", "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture
+def cli():
+    return run_cli

@@ -1,0 +1,138 @@
+"""The training engine: metrics plumbing, sharding invariance, seed independence, divergence isolation."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxdl import binary, engine
+from jaxdl.data.toy import make_toy
+from jaxdl.models.mlp import MLP
+
+
+def counter_task():
+    """x_{t+1} = x_t + rate; 'acc' = 1 once x >= 1. Closed form: hit step = ceil(1 / rate)."""
+
+    def init(key, hp):
+        return {"x": jnp.float32(0.0), "hit_step": jnp.int32(-1), "rate": hp["lr"]}
+
+    def step(state, data, t):
+        acc = (state["x"] >= 1.0).astype(jnp.float32)
+        hit = jnp.where((state["hit_step"] < 0) & (acc >= 1), t, state["hit_step"])
+        return {**state, "x": state["x"] + state["rate"] * data, "hit_step": hit}, {"acc": acc, "loss": state["x"]}
+
+    return engine.Task(init=init, step=step)
+
+
+def test_hit_step_and_records_match_closed_form():
+    rates = np.array([0.5, 0.25, 0.1, 0.3], np.float32)
+    trainer = engine.make_train(counter_task(), steps=40, chunk_steps=20, record_every=5)
+    result = trainer(engine.seed_keys(range(4)), {"lr": rates}, jnp.float32(1.0))
+    expected = []
+    for rate in rates:  # the same float32 accumulation, on the host
+        x, t = np.float32(0), 0
+        while x < 1:
+            x, t = np.float32(x + rate), t + 1
+        expected.append(t)
+    assert expected == [2, 4, 10, 4]
+    np.testing.assert_array_equal(result.state["hit_step"], expected)
+    np.testing.assert_array_equal(result.record_steps, np.arange(0, 40, 5))
+    # Metrics at a recorded step describe the state before that step's update.
+    np.testing.assert_allclose(result.metrics["loss"], rates[:, None] * np.arange(0, 40, 5)[None], rtol=1e-5)
+    assert result.metrics["acc"].shape == (4, 8)
+    assert result.steps_run == 40 and not result.diverged.any()
+
+
+def test_chunk_length_divides_steps():
+    assert engine._chunk_length(10000, 1000, 10) == 1000
+    assert engine._chunk_length(300, 1000, 10) == 300
+    assert engine._chunk_length(1050, 1000, 10) == 350
+    with pytest.raises(ValueError, match="multiple of record_every"):
+        engine.make_train(counter_task(), steps=15, record_every=10)
+
+
+def toy_setup(activation="relu", loss="ce"):
+    x, y = make_toy("xor", 64, seed=0)
+    model = MLP(features=(8, 1), activation=activation)
+    return binary.make_task(model, loss, "sgd", input_dim=2), (jnp.asarray(x), jnp.asarray(y, jnp.float32))
+
+
+def run_grid(seeds, lrs, devices, steps=200, group=None, task_data=None):
+    task, data = task_data or toy_setup()
+    trainer = engine.make_train(task, steps=steps, chunk_steps=100, record_every=10, group=group,
+                                mesh=engine.device_mesh(jax.devices()[:devices]))
+    keys = engine.seed_keys(np.tile(seeds, len(lrs)))
+    return trainer(keys, {"lr": np.repeat(np.asarray(lrs, np.float32), len(seeds))}, data)
+
+
+def test_two_devices_give_the_same_numbers_as_one():
+    assert len(jax.devices()) >= 2, "conftest sets 2 host devices"
+    one = run_grid(np.arange(6), [0.5, 2.0], devices=1)
+    two = run_grid(np.arange(6), [0.5, 2.0], devices=2)
+    np.testing.assert_array_equal(one.state["hit_step"], two.state["hit_step"])
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6), one.state["params"],
+                 two.state["params"])
+    np.testing.assert_allclose(one.metrics["loss"], two.metrics["loss"], rtol=1e-6)
+
+
+def test_model_k_of_a_grid_equals_its_solo_run():
+    grid = run_grid(np.arange(64), [1.0], devices=2, group=16)
+    for k in (0, 37, 63):
+        solo = run_grid(np.array([k]), [1.0], devices=2, group=16)
+        assert solo.state["hit_step"][0] == grid.state["hit_step"][k]
+        jax.tree.map(lambda a, b, k=k: np.testing.assert_allclose(a[0], b[k], atol=1e-5), solo.state["params"],
+                     grid.state["params"])
+
+
+def test_grouped_map_equals_plain_vmap():
+    plain = run_grid(np.arange(10), [1.0], devices=2, group=None)
+    grouped = run_grid(np.arange(10), [1.0], devices=2, group=2)
+    np.testing.assert_array_equal(plain.state["hit_step"], grouped.state["hit_step"])
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-5), plain.state["params"],
+                 grouped.state["params"])
+
+
+def test_a_diverging_member_is_recorded_and_spoils_no_other():
+    task_data = toy_setup(activation="relu", loss="l2")
+    calm = run_grid(np.arange(3), [0.5], devices=2, task_data=task_data)
+    # Member 3 gets an absurd learning rate and blows up; members 0-2 are the calm run's models.
+    task, data = task_data
+    trainer = engine.make_train(task, steps=200, chunk_steps=100, record_every=10)
+    keys = engine.seed_keys([0, 1, 2, 0])
+    mixed = trainer(keys, {"lr": np.array([0.5, 0.5, 0.5, 1e38], np.float32)}, data)
+    assert mixed.diverged.tolist() == [False, False, False, True]
+    assert mixed.diverged_at[3] >= 0
+    np.testing.assert_array_equal(mixed.state["hit_step"][:3], calm.state["hit_step"])
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a[:3], b, atol=1e-6), mixed.state["params"],
+                 calm.state["params"])
+    # The diverged member is frozen at its last finite state, so its final weights are usable numbers.
+    assert all(np.isfinite(leaf[3]).all() for leaf in jax.tree.leaves(mixed.state["params"]))
+
+
+def test_uneven_model_count_is_padded_and_trimmed():
+    result = run_grid(np.arange(3), [1.0], devices=2)
+    assert result.state["hit_step"].shape == (3,)
+    assert result.metrics["acc"].shape == (3, 20)
+
+
+def test_stop_early_ends_at_a_chunk_boundary():
+    task = counter_task()
+    trainer = engine.make_train(task, steps=100, chunk_steps=10, record_every=5)
+    result = trainer(engine.seed_keys([0, 1]), {"lr": np.array([0.5, 0.5], np.float32)}, jnp.float32(1.0),
+                     stop_early=lambda s: bool((s["task"]["hit_step"] >= 0).all()))
+    assert result.steps_run == 10
+    assert result.metrics["acc"].shape == (2, 2)
+
+
+def test_resume_from_a_chunk_state_equals_an_uninterrupted_run():
+    task, data = toy_setup()
+    trainer = engine.make_train(task, steps=200, chunk_steps=100, record_every=10)
+    keys, hp = engine.seed_keys([0, 1]), {"lr": np.array([1.0, 1.0], np.float32)}
+    full = trainer(keys, hp, data)
+    saved = {}
+    trainer(keys, hp, data, on_chunk=lambda s, n: saved.setdefault(n, jax.device_get(s)),
+            stop_early=lambda s: True)
+    assert list(saved) == [100]
+    resumed = trainer(keys, hp, data, state=jax.device_put(saved[100]), start_step=100)
+    np.testing.assert_array_equal(resumed.record_steps, np.arange(100, 200, 10))
+    jax.tree.map(np.testing.assert_array_equal, resumed.state["params"], full.state["params"])
