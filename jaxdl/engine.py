@@ -42,12 +42,14 @@ AXIS = "models"
 
 @dataclasses.dataclass(frozen=True)
 class Task:
-    """Per-model pure functions. `describe(metrics)` (host side, optional) summarises the latest
-    recorded metrics [models] for the progress line, e.g. 'acc=100%: 37/64'."""
+    """Per-model pure functions. Optional: `describe(metrics)` (host side) summarises the latest
+    recorded metrics [models] for the progress line; `evaluate` is a task-specific function over
+    stacked final states (e.g. test accuracy), for the experiment to call after training."""
 
     init: Callable[[jax.Array, dict], Any]
     step: Callable[[Any, Any, jax.Array], tuple[Any, dict]]
     describe: Callable[[dict], str] | None = None
+    evaluate: Callable[..., Any] | None = None
 
 
 @dataclasses.dataclass

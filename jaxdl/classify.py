@@ -1,0 +1,155 @@
+"""Minibatch image classification as an engine task: the CNN, dense-net and model-zoo experiments use it.
+
+The data sit on the device once, as the engine's `data` argument (shared by every model):
+
+    data = {"train": (images uint8 [N, H, W, C], labels int32 [N]),
+            "eval":  (images uint8 [E, H, W, C], labels int32 [E])}
+
+Each step takes its batch from a per-model permutation drawn at the start of every epoch. The epoch
+boundary depends only on the step index, which every model shares, so `lax.cond` stays a real branch
+under the engine's vmap (a batched predicate would compute both branches on every step).
+
+Every `eval_every` steps (again a shared predicate) the task evaluates on the whole eval split and keeps
+the result in its state, so the engine's recorded metrics carry held-out curves at no per-step cost.
+With `keep_best=True` the state also keeps the parameters of the best evaluation so far (for early
+stopping by validation accuracy without storing every epoch's weights).
+
+hparams: "lr" (optional; needs an `optax.inject_hyperparams` optimizer, see jaxdl.optim) plus anything
+the `objective` reads (e.g. an auxiliary-loss weight).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxdl import engine, losses, optim
+from jaxdl.data import batching
+
+# objective(outputs, images_float [B,H,W,C], labels [B], hp) -> (loss, logits [B, C])
+Objective = Callable[[Any, jax.Array, jax.Array, dict], tuple[jax.Array, jax.Array]]
+
+
+def cross_entropy(outputs, images, labels, hp):
+    """The default objective: softmax CE on the model's logits."""
+    del images, hp
+    return losses.softmax_ce(outputs, labels), outputs
+
+
+def _split_variables(variables):
+    variables = dict(variables)
+    return variables.pop("params"), variables  # the rest: e.g. batch_stats (empty for most models)
+
+
+def make_task(
+    model: nn.Module,
+    tx: optax.GradientTransformation,
+    *,
+    num_train: int,
+    batch_size: int,
+    input_shape: tuple[int, ...],
+    mean,
+    std,
+    eval_every: int,
+    eval_batch_size: int = 1000,
+    crop_pad: int = 0,
+    objective: Objective = cross_entropy,
+    keep_best: bool = False,
+) -> engine.Task:
+    """An engine Task training `model` with `tx` on data laid out as in the module docstring.
+
+    Metrics per step: loss and acc of the step's batch (before its update), eval_loss and eval_acc of
+    the latest evaluation (taken at the last step that is a multiple of eval_every).
+    """
+    steps_per_epoch = batching.steps_per_epoch(num_train, batch_size)
+
+    def forward(params, extra, x, train):
+        variables = {"params": params, **extra}
+        if train and extra:
+            return model.apply(variables, x, train=True, mutable=list(extra))
+        return model.apply(variables, x, train=train), extra
+
+    def evaluate(params, extra, images, labels):
+        """Mean loss and accuracy over eval images [E, ...] in batches (the remainder included)."""
+        n = images.shape[0]
+        size = min(eval_batch_size, n)
+        batches = -(-n // size)
+        pad = batches * size - n
+        x = jnp.pad(images, ((0, pad),) + ((0, 0),) * (images.ndim - 1)).reshape(batches, size, *images.shape[1:])
+        y = jnp.pad(labels, (0, pad)).reshape(batches, size)
+        valid = (jnp.arange(batches * size) < n).reshape(batches, size)
+
+        def one(batch):
+            xb, yb, vb = batch
+            outputs, _ = forward(params, extra, batching.normalize(xb, mean, std), train=False)
+            _, logits = objective(outputs, xb, yb, {})
+            ce = optax.softmax_cross_entropy_with_integer_labels(logits, yb)
+            return jnp.sum(ce * vb), jnp.sum((jnp.argmax(logits, -1) == yb) * vb)
+
+        ce_sum, correct = jax.lax.map(one, (x, y, valid))
+        return jnp.sum(ce_sum) / n, jnp.sum(correct) / n
+
+    def init(key, hp):
+        variables = model.init(jax.random.fold_in(key, 0), jnp.zeros((1, *input_shape), jnp.float32), train=False)
+        params, extra = _split_variables(variables)
+        opt_state = tx.init(params)
+        if "lr" in hp:
+            opt_state = optim.with_lr(opt_state, hp["lr"])
+        state = {
+            "params": params, "extra": extra, "opt_state": opt_state, "key": key, "hp": hp,
+            "perm": jnp.arange(num_train, dtype=jnp.int32),
+            "eval_loss": jnp.float32(jnp.nan), "eval_acc": jnp.float32(jnp.nan),
+        }
+        if keep_best:
+            state |= {"best_params": params, "best_extra": extra, "best_eval_acc": jnp.float32(-1),
+                      "best_step": jnp.int32(-1)}
+        return state
+
+    def maybe_evaluate(state, data, t):
+        def run(state):
+            loss, acc = evaluate(state["params"], state["extra"], *data["eval"])
+            state = {**state, "eval_loss": loss, "eval_acc": acc}
+            if keep_best:
+                better = acc > state["best_eval_acc"]
+                pick = lambda new, old: jax.tree.map(lambda a, b: jnp.where(better, a, b), new, old)
+                state |= {"best_params": pick(state["params"], state["best_params"]),
+                          "best_extra": pick(state["extra"], state["best_extra"]),
+                          "best_eval_acc": jnp.where(better, acc, state["best_eval_acc"]),
+                          "best_step": jnp.where(better, t, state["best_step"])}
+            return state
+
+        return jax.lax.cond(t % eval_every == 0, run, lambda s: s, state)
+
+    def step(state, data, t):
+        state = maybe_evaluate(state, data, t)
+        epoch, i = t // steps_per_epoch, t % steps_per_epoch
+        perm = jax.lax.cond(i == 0, lambda: batching.epoch_permutation(jax.random.fold_in(state["key"], 1), epoch,
+                                                                      num_train), lambda: state["perm"])
+        images, labels = batching.get_batch(*data["train"], perm, i, batch_size)
+        crop_key = jax.random.fold_in(jax.random.fold_in(state["key"], 2), t)
+        x = batching.prepare(crop_key, images, mean, std, crop_pad=crop_pad)
+
+        def loss_fn(params):
+            outputs, extra = forward(params, state["extra"], x, train=True)
+            loss, logits = objective(outputs, images, labels, state["hp"])
+            return loss, (logits, extra)
+
+        (loss, (logits, extra)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
+        updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
+        params = optax.apply_updates(state["params"], updates)
+        metrics = {"loss": loss, "acc": jnp.mean(jnp.argmax(logits, -1) == labels),
+                   "eval_loss": state["eval_loss"], "eval_acc": state["eval_acc"]}
+        return {**state, "params": params, "extra": extra, "opt_state": opt_state, "perm": perm}, metrics
+
+    def describe(metrics):
+        return f"[median eval acc {100 * np.nanmedian(metrics['eval_acc']):.1f}%]"
+
+    # Final evaluation of stacked models [M] on the host side (e.g. the test set, touched once).
+    stacked_evaluate = jax.jit(jax.vmap(evaluate, in_axes=(0, 0, None, None)))
+    return engine.Task(init=init, step=step, describe=describe, evaluate=stacked_evaluate)
