@@ -149,6 +149,25 @@ def ordering_verdict(cells: list[dict]) -> dict:
     }
 
 
+def ordering_claim(v: dict) -> dict:
+    """The seed's ordering claim, for the claims audit of `make results`."""
+    verdicts = [p["verdict"] for p in v["pairs"]]
+    supported, contradicted = verdicts.count("supported"), verdicts.count("contradicted")
+    if contradicted == 0 and supported == len(verdicts):
+        verdict = "supported"
+    elif supported == 0 and contradicted > 0:
+        verdict = "contradicted"
+    elif contradicted > 0:
+        verdict = "partly supported"
+    else:
+        verdict = "not resolved"
+    common = sum(r["order_reproduced"] for r in v["order_at_each_lr"])
+    ours = (f"order at each cell's best lr: {' > '.join(v['our_order_slowest_first'])}; "
+            f"{supported}/{len(verdicts)} pairwise claims supported, {contradicted} contradicted (paired seeds); "
+            f"seed's order holds at {common}/{len(v['order_at_each_lr'])} common learning rates")
+    return {"id": "fc_ordering", "ours": ours, "verdict": verdict}
+
+
 def summary_markdown(summary: dict) -> str:
     f = summary["flags"]
     lines = [
@@ -252,6 +271,7 @@ def main(argv):
         "provenance": provenance.collect(wall_s=wall_s, compile_s=compile_s),
     }
     summary["provenance"]["flags"] = summary["flags"]
+    summary["claims"] = [ordering_claim(summary["verdict"])]
     io.write_json(out / "summary.json", summary)
     io.write_text(out / "summary.md", summary_markdown(summary))
     plots.curves(curves, FLAGS.steps, out / "curves.png")
