@@ -76,10 +76,10 @@ def device_mesh(devices=None) -> jax.sharding.Mesh:
 
 
 def default_group() -> int | None:
-    """Models vmapped together per device. XLA:CPU: groups of 64 tiny MLPs ran ~10% faster than
-    one vmap over all and ~1.5x faster than one model at a time (benchmarks/fc_bench.py). Elsewhere
-    (GPU) one vmap over the device's whole slice keeps the chip busy."""
-    return 64 if jax.default_backend() == "cpu" else None
+    """Models vmapped together per device. XLA:CPU: for 256 tiny MLPs on 2 host devices, groups of 16
+    beat both one vmap over all and one model at a time (results/bench.md). Elsewhere (GPU) one vmap
+    over the device's whole slice keeps the chip busy."""
+    return 16 if jax.default_backend() == "cpu" else None
 
 
 def seed_keys(seeds) -> jax.Array:

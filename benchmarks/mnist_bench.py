@@ -1,0 +1,131 @@
+"""Dense-net sweep throughput: configurations trained per second, batched by the engine vs one by one.
+
+Workload: the mnist_dense experiment's own training (experiments/mnist_dense.py: 784-128-64-32-10, Adam,
+inputs /255, mnist5k with 800 of its 4,000 training images held out and evaluated after every epoch,
+best-epoch weights kept), CONFIGS = 5 learning rates x 2 seeds, EPOCHS epochs each, at batch 32 and 128.
+Contenders, all running the same classify task step:
+
+* engine, as the experiment runs it: one call trains every configuration (lr a per-model value, models
+  sharded over the host devices), group = mnist_dense.default_group() (1 on CPU: lax.map, one model at a
+  time per device);
+* engine, vmap all: the same with one vmap over each device's models (engine.default_group() on CPU);
+* one by one: the task step in a jitted `lax.scan` for one model, the lr a traced argument (compiled
+  once), the configurations run in turn;
+* plain vmap, no engine: that jitted scan vmapped over all configurations on one device; the gap to the
+  engine rows is the engine's own per-step work (the finite check and freeze of every state leaf,
+  sharding, recording).
+
+Unit: configurations trained per second (EPOCHS epochs each), compile excluded, median of REPEATS;
+contenders interleaved within each repeat (the machine is shared: load hits them alike).
+
+    python -m benchmarks.mnist_bench        # prints a markdown section
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+
+import jaxdl  # noqa: F401  (sets the host device count before jax starts)
+
+# isort: split
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments import mnist_dense
+from jaxdl import classify, engine, optim
+from jaxdl.data import load, split_validation
+
+LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+SEEDS = 2
+EPOCHS = 1
+BATCH_SIZES = (32, 128)
+REPEATS = 5
+ONE_BY_ONE = "one by one (jit'd scan per configuration)"
+
+
+def _setup(batch_size: int):
+    train, val = split_validation(load("mnist5k", "train"), 0.2, seed=0)
+    data = {"train": (jnp.asarray(train.images), jnp.asarray(train.labels)),
+            "eval": (jnp.asarray(val.images), jnp.asarray(val.labels))}
+    spe = len(train) // batch_size
+    task = classify.make_task(mnist_dense.build_model(10), optim.make_optimizer("adam"), num_train=len(train),
+                              batch_size=batch_size, input_shape=train.shape, mean=0.0, std=1.0, eval_every=spe,
+                              keep_best=True)
+    return task, data, EPOCHS * spe
+
+
+def _contenders(batch_size: int) -> dict:
+    """name -> a function training every configuration once (blocking), already compiled."""
+    task, data, steps = _setup(batch_size)
+    keys = engine.seed_keys(np.tile(np.arange(SEEDS), len(LRS)))
+    lrs = np.repeat(np.asarray(LRS, np.float32), SEEDS)
+
+    def engine_run(group):
+        trainer = engine.make_train(task, steps=steps, chunk_steps=steps, record_every=1, group=group)
+        return lambda: trainer(keys, {"lr": lrs}, data)
+
+    @jax.jit
+    def train_one(key, lr):
+        state = task.init(key, {"lr": lr})
+        state, metrics = jax.lax.scan(lambda s, t: task.step(s, data, t), state, jnp.arange(steps))
+        return state["best_eval_acc"], metrics
+
+    def one_by_one():
+        for key, lr in zip(keys, lrs, strict=True):
+            jax.block_until_ready(train_one(key, lr))
+
+    train_all = jax.jit(jax.vmap(train_one))
+    devices = len(jax.devices())
+    fns = {f"engine, {devices} devices, group {mnist_dense.default_group()} (experiment default)":
+               engine_run(mnist_dense.default_group()),
+           f"engine, {devices} devices, vmap all": engine_run(None),
+           ONE_BY_ONE: one_by_one,
+           "plain jax.vmap of the same scan, 1 device, no engine": lambda: jax.block_until_ready(train_all(keys, lrs))}
+    for fn in fns.values():
+        fn()  # compile
+    return fns
+
+
+def measure(batch_size: int, repeats: int = REPEATS) -> dict[str, list[float]]:
+    """Seconds per contender per repeat, contenders interleaved."""
+    fns = _contenders(batch_size)
+    seconds = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            seconds[name].append(time.perf_counter() - t0)
+    return seconds
+
+
+def run(repeats: int = REPEATS) -> str:
+    configs = len(LRS) * SEEDS
+    device = f"{len(jax.devices())} x {jax.devices()[0].device_kind}"
+    cpu = f"{len(os.sched_getaffinity(0))} CPU cores ({platform.processor() or platform.machine()})"
+    lines = [
+        "## Dense-net sweep (mnist_dense): configurations trained per second, batched vs one by one",
+        "",
+        f"{configs} configurations ({len(LRS)} learning rates x {SEEDS} seeds) of the 784-128-64-32-10 net, Adam, "
+        f"{EPOCHS} epoch(s) of mnist5k (3,200 train, 800 validation evaluated each epoch). Device: {device} "
+        f"({cpu}, JAX {jax.__version__}). Median of {repeats} interleaved repeats, compile excluded; "
+        "the machine was shared, so compare rows of one table, not tables of different runs.",
+        "",
+        "| batch | contender | s per sweep (median) | configurations/s | vs one by one |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for batch_size in BATCH_SIZES:
+        seconds = measure(batch_size, repeats)
+        medians = {name: statistics.median(s) for name, s in seconds.items()}
+        base = medians[ONE_BY_ONE]
+        for name, med in medians.items():
+            lines.append(f"| {batch_size} | {name} | {med:.2f} | {configs / med:.2f} | {base / med:.2f}x |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(run())

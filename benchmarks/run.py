@@ -1,0 +1,76 @@
+"""`make bench`: every benchmark section, measured in this run, collected into results/bench.md.
+
+    python -m benchmarks.run                     # all sections
+    python -m benchmarks.run --only=fc,cnn       # some sections (the others are left out of the file)
+
+Each section runs in its own process (a fresh JAX runtime, no cross-talk between contenders of different
+sections) and measures its contenders side by side. Speed goals live here, never in timed tests.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from absl import app, flags
+
+from jaxdl import io, provenance
+
+SECTIONS = {
+    "fc": "benchmarks.fc_bench",
+    "cnn": "benchmarks.cnn_bench",
+    "mnist": "benchmarks.mnist_bench",
+    "zoo": "benchmarks.zoo_bench",
+    "data": "benchmarks.data_bench",
+}
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list("only", list(SECTIONS), f"Sections to run: {', '.join(SECTIONS)}.")
+flags.DEFINE_string("out", "results/bench.md", "Output markdown file.")
+
+
+def main(argv):
+    del argv
+    unknown = set(FLAGS.only) - set(SECTIONS)
+    if unknown:
+        raise app.UsageError(f"--only: unknown section(s) {', '.join(sorted(unknown))}; choose from "
+                             f"{', '.join(SECTIONS)}")
+    out = Path(FLAGS.out)
+    io.prepare_out_dir(out.parent)
+    prov = provenance.collect()
+    parts = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` on {prov['device']['device_count']} x {prov['device']['device_kind']} "
+        f"({prov['device']['backend']}, host `{prov['device']['host']}`), commit `{prov['git_commit']}`, "
+        f"{prov['date_utc']}, jax {prov['versions']['jax']}. Shared, noisy machines: every ratio below "
+        "compares contenders measured side by side in one process; numbers are medians of repeats.",
+        "",
+        "GPU: not measured in this run (no accelerator was available to the session that produced this "
+        "file); the same command on a GPU machine fills these tables there.",
+        "",
+    ]
+    for name in FLAGS.only:
+        module = SECTIONS[name]
+        if not Path(module.replace(".", "/") + ".py").exists():
+            parts += [f"## {name}", "", f"Not measured: `{module}` does not exist in this checkout.", ""]
+            continue
+        print(f"[bench] {name} ...", flush=True)
+        t0 = time.perf_counter()
+        code = f"import {module} as m; print(m.run())"
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            parts += [f"## {name}", "", f"FAILED (exit {proc.returncode}); see `python -m {module}`.", ""]
+            continue
+        parts += [proc.stdout.strip(), "", f"_(section measured in {wall:.0f} s)_", ""]
+        print(f"[bench] {name} done in {wall:.0f} s", flush=True)
+    io.write_text(out, "\n".join(parts))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    app.run(main)

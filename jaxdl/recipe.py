@@ -1,0 +1,97 @@
+"""The one training recipe of the model zoo, written once and used for every model.
+
+SGD with Nesterov momentum 0.9, L2 weight decay on the weight matrices/kernels only (not on biases or
+batch-norm scales: decaying those only fights the normalisation), a linear warm-up to the peak learning
+rate followed by cosine decay to zero over the model's own step budget, random-crop augmentation (pad
+and crop back; no flips: digits are not mirror-symmetric), and mixed precision where it pays: bfloat16
+computation with float32 parameters on GPU/TPU, float32 on CPU (XLA:CPU has no fast bf16 convolutions).
+
+The warm-up is what lets the BN-free nets (LeNet-5, AlexNet) take the same peak learning rate as the
+BN nets (VGG-16, ResNets): their first updates, from a random init, are the large and unstable ones.
+
+    recipe = Recipe()                                  # flags may override any field
+    model, task = make_task("resnet18", recipe, steps=2000, train=train_ds, eval_=val_ds, ...)
+    trainer = engine.make_train(task, steps=2000, group=1)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxdl import classify, engine
+from jaxdl.data import batching
+from jaxdl.models import get_model
+
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """Every choice of the recipe that is not the model or the step budget."""
+
+    peak_lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    warmup_fraction: float = 0.05  # of the model's steps, at least one step
+    crop_pad: int = 4  # pixels of zero padding before the random 32x32 crop
+    batch_size: int = 128
+
+
+def schedule(recipe: Recipe, steps: int) -> optax.Schedule:
+    """Learning rate at step t: linear 0 -> peak over the warm-up, then cosine to 0 at `steps`."""
+    warmup = max(1, round(recipe.warmup_fraction * steps))
+    return optax.warmup_cosine_decay_schedule(0.0, recipe.peak_lr, warmup, max(steps, warmup + 1), 0.0)
+
+
+def _decay_mask(params):
+    """Weight decay on kernels (ndim >= 2) only."""
+    return jax.tree.map(lambda p: p.ndim >= 2, params)
+
+
+def optimizer(recipe: Recipe, steps: int) -> optax.GradientTransformation:
+    """SGD + Nesterov momentum with coupled L2 decay (the gradient of wd/2 |w|^2 is added before the
+    momentum, as in the classic CIFAR/SVHN recipes and torch.optim.SGD's weight_decay)."""
+    return optax.chain(
+        optax.add_decayed_weights(recipe.weight_decay, mask=_decay_mask),
+        optax.sgd(schedule(recipe, steps), momentum=recipe.momentum, nesterov=True),
+    )
+
+
+def compute_dtype(name: str = "auto"):
+    """'auto' -> bfloat16 on GPU/TPU, float32 on CPU; or 'float32' / 'bfloat16' explicitly."""
+    if name == "auto":
+        return jnp.float32 if jax.default_backend() == "cpu" else jnp.bfloat16
+    if name not in DTYPES:
+        raise ValueError(f"unknown dtype {name!r}; choose auto or one of {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
+def make_task(model_name: str, recipe: Recipe, *, steps: int, train, eval_images, eval_labels, num_classes: int,
+              eval_every: int, dtype=jnp.float32):
+    """(model, engine Task) for `model_name` trained by `recipe` for `steps` steps.
+
+    train: (images uint8 [N, H, W, C], labels [N]) on the host (only N and the channel statistics are
+    read here; the arrays go to the device as the engine's data, see `device_data`).
+    """
+    images, _ = train
+    model = get_model(model_name, num_classes, dtype=dtype)
+    mean, std = batching.channel_stats(images)
+    task = classify.make_task(
+        model, optimizer(recipe, steps), num_train=len(images), batch_size=recipe.batch_size,
+        input_shape=tuple(images.shape[1:]), mean=mean, std=std, eval_every=eval_every,
+        eval_batch_size=min(500, len(eval_labels)), crop_pad=recipe.crop_pad,
+    )
+    return model, task
+
+
+def device_data(train, eval_images, eval_labels) -> dict:
+    """The classify task's data layout, as jax arrays (the engine replicates them on every device)."""
+    return {"train": (jnp.asarray(train[0]), jnp.asarray(train[1], jnp.int32)),
+            "eval": (jnp.asarray(eval_images), jnp.asarray(eval_labels, jnp.int32))}
+
+
+__all__ = ["DTYPES", "Recipe", "compute_dtype", "device_data", "engine", "make_task", "optimizer", "schedule"]

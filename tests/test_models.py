@@ -1,0 +1,179 @@
+"""Model zoo: exact parameter counts, output shapes, BN/precision behaviour, registry errors, FLOPs.
+
+Big models are only traced (`jax.eval_shape`): counts and shapes need no allocation or compile. Real
+forward passes run on the small models and on shrunk ResNet/VGG configurations of the same code.
+"""
+
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxdl.models import ACTIVATIONS, MLP, MODELS, PARAM_COUNTS, VGG, ResNet, SmallCNN, get_model
+from jaxdl.models.flops import flops_per_example, train_step_flops
+from jaxdl.models.resnet import BasicBlock, Bottleneck
+
+BATCH = 2
+# Real inits use the "rbg" PRNG: XLA:CPU takes ~1 s to compile each threefry parameter initializer,
+# which made these tests 5x slower; the models do not depend on the PRNG.
+KEY = jax.random.key(0, impl="rbg")
+
+
+def _inputs(*shape: int) -> np.ndarray:
+    return np.random.default_rng(1).normal(size=shape).astype(np.float32)
+
+
+@functools.cache
+def _abstract_init(model, input_shape):
+    x = jnp.zeros((1, *input_shape), jnp.float32)
+    return jax.eval_shape(lambda key: model.init(key, x, train=False), jax.random.key(0))
+
+
+def _count(params) -> int:
+    return sum(leaf.size for leaf in jax.tree.leaves(params))
+
+
+@pytest.mark.parametrize("name", list(PARAM_COUNTS))
+def test_param_count_matches_documented_figure(name):
+    input_shape, documented = PARAM_COUNTS[name]
+    assert _count(_abstract_init(get_model(name, 10), input_shape)["params"]) == documented
+
+
+def test_mnist_dense_net_has_111146_params():
+    model = MLP(features=(128, 64, 32, 10), activation="relu")
+    assert _count(_abstract_init(model, (784,))["params"]) == 111_146
+
+
+def test_every_model_is_in_the_count_table():
+    assert set(MODELS) == set(PARAM_COUNTS)
+
+
+@pytest.mark.parametrize("name", list(PARAM_COUNTS))
+@pytest.mark.parametrize("train", [False, True])
+def test_output_is_float32_logits(name, train):
+    input_shape, _ = PARAM_COUNTS[name]
+    model = get_model(name, 10)
+    variables = _abstract_init(model, input_shape)
+    x = jax.ShapeDtypeStruct((BATCH, *input_shape), jnp.float32)
+    # mutable=["batch_stats"] is what a train step passes; models without BN just return no updates.
+    logits, _ = jax.eval_shape(
+        lambda v, x: model.apply(v, x, train=train, mutable=["batch_stats"]), variables, x)
+    assert (logits.shape, logits.dtype) == ((BATCH, 10), jnp.float32)
+
+
+def _forward(model, x, **kw):
+    """Init and eval-mode apply as one jitted program: eager flax compiles every op on its own, 10x slower."""
+    return jax.jit(lambda x: model.apply(model.init(KEY, x, train=False), x, train=False, **kw))(x)
+
+
+@pytest.mark.parametrize("name", ["mlp", "small_cnn", "lenet5"])
+def test_small_models_forward(name):
+    input_shape, _ = PARAM_COUNTS[name]
+    logits = _forward(get_model(name, 10), _inputs(BATCH, *input_shape))
+    assert logits.shape == (BATCH, 10)
+    assert np.isfinite(logits).all()
+
+
+def test_small_cnn_regression_head():
+    model = SmallCNN(num_classes=10, regression_outputs=4)
+    logits, regression = _forward(model, _inputs(BATCH, 32, 32, 3))
+    assert logits.shape == (BATCH, 10) and regression.shape == (BATCH, 4)
+
+
+TINY_BN_MODELS = {
+    "resnet_basic": functools.partial(ResNet, stage_sizes=(1, 1), block_cls=BasicBlock, num_filters=4),
+    "resnet_bottleneck": functools.partial(ResNet, stage_sizes=(1, 1), block_cls=Bottleneck, num_filters=4),
+    "vgg": functools.partial(VGG, stages=((4,), (8, 8))),
+}
+
+
+@pytest.mark.parametrize("name", list(TINY_BN_MODELS))
+def test_batch_norm_updates_statistics_only_in_training(name):
+    model = TINY_BN_MODELS[name](num_classes=10)
+    x = 3.0 + _inputs(4, 8, 8, 3)
+
+    @jax.jit
+    def run(x):
+        variables = model.init(KEY, x, train=False)
+        logits, updates = model.apply(variables, x, train=True, mutable=["batch_stats"])
+        # Eval mode must use the running statistics: one example's logits must not depend on the batch.
+        alone, batched = model.apply(variables, x[:1], train=False), model.apply(variables, x, train=False)
+        return logits, variables["batch_stats"], updates["batch_stats"], alone, batched[:1]
+
+    logits, before, after, alone, batched = run(x)
+    assert logits.shape == (4, 10)
+    assert all(jax.tree.leaves(jax.tree.map(lambda a, b: bool(jnp.any(a != b)), before, after)))
+    np.testing.assert_allclose(alone, batched, rtol=1e-5, atol=1e-5)
+
+
+def test_bfloat16_computes_in_bf16_with_float32_params():
+    model = TINY_BN_MODELS["resnet_bottleneck"](num_classes=10, dtype=jnp.bfloat16)
+    x = jax.ShapeDtypeStruct((BATCH, 8, 8, 3), jnp.float32)
+    variables = jax.eval_shape(lambda x: model.init(jax.random.key(0), x, train=False), x)
+    assert {leaf.dtype for leaf in jax.tree.leaves(variables)} == {jnp.dtype(jnp.float32)}
+    logits, state = jax.eval_shape(
+        lambda v, x: model.apply(v, x, train=False, capture_intermediates=True), variables, x)
+    assert state["intermediates"]["conv_init"]["__call__"][0].dtype == jnp.bfloat16
+    assert logits.dtype == jnp.float32
+
+
+def test_linear_mlp_is_affine():
+    x = _inputs(3, 2)
+    y = _forward(MLP(features=(16, 1), activation="none"), np.concatenate([0 * x, x, 2 * x]))
+    np.testing.assert_allclose(y[6:] - y[:3], 2 * (y[3:6] - y[:3]), rtol=1e-5, atol=1e-5)
+
+
+def test_xor_nets_for_every_activation():
+    x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], np.float32)
+    nets = [MLP(features=(4, 1), activation=name) for name in ACTIVATIONS]
+    # One program for all of them: a compile per activation would cost more than the test is worth.
+    outputs = jax.jit(lambda x: [net.apply(net.init(KEY, x), x) for net in nets])(x)
+    assert [y.shape for y in outputs] == [(4, 1)] * len(ACTIVATIONS)
+
+
+def test_unknown_activation_lists_choices():
+    with pytest.raises(ValueError, match="unknown activation 'gelu'.*sigmoid, tanh, relu"):
+        MLP(features=(1,), activation="gelu")
+
+
+def test_unknown_model_lists_choices():
+    with pytest.raises(ValueError, match="unknown model 'resnet152'.*lenet5.*resnet101"):
+        get_model("resnet152", 10)
+
+
+def test_get_model_passes_options():
+    model = get_model("mlp", 1, hidden=(16,), activation="tanh")
+    assert (tuple(model.features), model.activation) == ((16, 1), "tanh")
+    assert get_model("resnet18", 100, dtype=jnp.bfloat16).num_classes == 100
+
+
+def test_dense_flops_match_closed_form():
+    fan_in, fan_out = 100, 30
+    model = nn.Dense(fan_out)
+    variables = jax.eval_shape(lambda k: model.init(k, jnp.zeros((1, fan_in))), jax.random.key(0))
+    flops = flops_per_example(model.apply, variables, (fan_in,))
+    # XLA also counts the bias add (fan_out FLOPs): 1/(2 fan_in) = 0.5% above 2 fan_in fan_out.
+    assert flops == pytest.approx(2 * fan_in * fan_out, rel=0.01)
+    assert flops_per_example(model.apply, variables, (fan_in,), batch_size=32) == flops
+
+
+@pytest.mark.parametrize("padding, counted_taps", [("VALID", 9 * 2 * 2), ("SAME", 4 * 4 + 8 * 6 + 4 * 9)])
+def test_conv_flops_count_only_taps_inside_the_image(padding, counted_taps):
+    # XLA skips the products with 'SAME' zero padding: on a 4x4 map a 3x3 conv counts 100 of 144 taps
+    # (corners 4 taps, edges 6, centre 9), 31% under the textbook 2 k^2 cin cout h w.
+    model = nn.Conv(8, (3, 3), padding=padding, use_bias=False)
+    variables = jax.eval_shape(lambda k: model.init(k, jnp.zeros((1, 4, 4, 5))), jax.random.key(0))
+    assert flops_per_example(model.apply, variables, (4, 4, 5)) == 2 * counted_taps * 5 * 8
+
+
+def test_train_step_flops_of_the_mnist_net():
+    model = get_model("mlp", 10)
+    variables = _abstract_init(model, (784,))
+    forward = flops_per_example(lambda v, x: model.apply(v, x), variables, (784,))
+    assert forward == pytest.approx(2 * 111_146, rel=0.01)
+    # Backward = weight gradients (~1 forward) + input gradients (~1 forward), but the first layer,
+    # 90% of the weights, needs no input gradient: ~2.1x, where the conv nets measure ~3x.
+    assert 2.0 * forward < train_step_flops(model, variables, (784,)) < 2.3 * forward
