@@ -11,9 +11,10 @@ arrays; nothing is materialised beyond `dim` = the number of parameters, except 
 - `power_iteration`: the eigenvalue of largest magnitude (PyHessian's top-eigenvalue method).
 - `hutchinson_trace`: an unbiased estimate of the Hessian trace from Rademacher probes.
 
-Precision: everything runs in the dtype of `params`. In float32, Lanczos Ritz values carry errors of
-order 1e-6 * |lambda_max|, which is enough to turn a zero eigenvalue of a convex loss "negative"; for
-sign decisions run under `with jax.enable_x64(True):` on float64 params (experiments/convexity.py does).
+Precision: everything runs in the dtype of `params`. In float32, eigenvalues carry rounding errors of
+order 1e-7 * |lambda_max| (measured: logistic regression on two digits of load_digits, whose Hessian is
+singular, reads its zero eigenvalue as -1e-7), enough to make a convex loss look non-convex; for sign
+decisions run under `with jax.enable_x64(True):` on float64 params (experiments/convexity.py does).
 All functions are pure and jit/vmap-compatible, with `loss_fn` and `num_iters` static.
 """
 

@@ -46,7 +46,7 @@ def test_hvp_matches_dense_hessian_on_pytree_params():
     params, loss_fn = tiny_mlp()
     flat, unravel = ravel_pytree(params)
     v = np.random.default_rng(1).normal(size=flat.shape)
-    got = ravel_pytree(hessian.hvp(loss_fn, params, unravel(jnp.asarray(v))))[0]
+    got = jax.jit(lambda p, v: ravel_pytree(hessian.hvp(loss_fn, p, unravel(v)))[0])(params, jnp.asarray(v))
     np.testing.assert_allclose(got, dense_hessian(loss_fn, params) @ v, rtol=1e-10, atol=1e-12)
 
 
@@ -58,17 +58,17 @@ def test_lanczos_extremes_match_eigvalsh_of_exact_hessian():
 
     @jax.jit  # one compile instead of one per eager op
     def spectra(params):
-        return (hessian.lanczos(loss_fn, params, jax.random.key(0), dim),
-                hessian.extreme_eigenvalues(loss_fn, params, jax.random.key(1), num_iters=dim - 4),
-                hessian.hessian_eigenvalues_exact(loss_fn, params)[0])
+        ext = hessian.extreme_eigenvalues(loss_fn, params, jax.random.key(1), num_iters=dim - 4)
+        return (hessian.lanczos(loss_fn, params, jax.random.key(0), dim), ext,
+                hessian.hessian_eigenvalues_exact(loss_fn, params)[0],
+                ravel_pytree(hessian.hvp(loss_fn, params, ext.max_vector))[0])
 
-    full, ext, exact = spectra(params)
+    full, ext, exact, hv = spectra(params)
     np.testing.assert_allclose(np.sort(full.ritz_values), expected, atol=1e-9)
     np.testing.assert_allclose(full.ritz_weights.sum(), 1.0, rtol=1e-12)
     np.testing.assert_allclose([ext.min_value, ext.max_value], expected[[0, -1]], rtol=1e-6)
     np.testing.assert_allclose(exact, expected, atol=1e-10)
     # The returned vector is an eigenvector: H v = lambda v.
-    hv = ravel_pytree(hessian.hvp(loss_fn, params, ext.max_vector))[0]
     np.testing.assert_allclose(hv, ext.max_value * ravel_pytree(ext.max_vector)[0], atol=1e-6)
 
 
