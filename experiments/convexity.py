@@ -22,8 +22,8 @@ Verdict per cell: "not convex" with a witness (the point, eigenvalue and eigenve
 its gap) saved to witnesses.json and re-checkable with `recheck`, or "no violation found in N probes".
 
 Command:  .venv/bin/python -m experiments.convexity --out=results/convexity
-Runtime:  ~40-45 s on 2 CPU cores at default flags (34 s of CPU; ~13-17 s compiling, one program per
-          model), measured with other jobs sharing the cores.
+Runtime:  24 s on 2 idle CPU cores at default flags (32 s of CPU, ~40% of it compiling: one program per
+          model); ~45 s with other jobs sharing the cores.
 Expected: logistic + ce and logistic + mse_logit: no violation; logistic + mse: not convex (also along
           single coordinates); linear1 and linear2: not convex under every loss, mse_logit included.
 Outputs:  summary.json, summary.md, witnesses.json, min_eigenvalues.png, chords.png in --out.

@@ -14,7 +14,7 @@ points overlap, so the data are not separable and both losses have a finite mini
 The first of --starts is the "saturated start" reported in the summary.
 
 Command:  .venv/bin/python -m experiments.landscape --out=results/landscape
-Runtime:  ~10 s on 2 CPU cores at default flags (~8 s of CPU: JAX start-up, two compiles, three figures).
+Runtime:  6 s on 2 idle CPU cores at default flags (8 s of CPU: JAX start-up, two compiles, three figures).
 Expected: autodiff matches dCE/dz = sigmoid(z) - y and dL2/dz = 2(sigmoid(z) - y)sigmoid(z)(1 - sigmoid(z))
           to < 1e-6; the largest |dL2/dz| is 8/27 = 0.296 at z = -ln 2 (y = 1); |dCE/dz| -> 1 on the
           wrong side. |grad L2| < 1e-3 on ~39% of the (w, b) grid (all of it worse than predicting 0.5),
