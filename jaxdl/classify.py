@@ -56,16 +56,20 @@ def make_task(
     input_shape: tuple[int, ...],
     mean,
     std,
-    eval_every: int,
+    eval_every: int | None,
     eval_batch_size: int = 1000,
     crop_pad: int = 0,
     objective: Objective = cross_entropy,
     keep_best: bool = False,
+    batch_sharding: jax.sharding.Sharding | None = None,
 ) -> engine.Task:
     """An engine Task training `model` with `tx` on data laid out as in the module docstring.
 
     Metrics per step: loss and acc of the step's batch (before its update), eval_loss and eval_acc of
-    the latest evaluation (taken at the last step that is a multiple of eval_every).
+    the latest evaluation (taken at the last step that is a multiple of eval_every; eval_every=None: no
+    evaluation during training and no eval metrics; the caller evaluates the final weights).
+    batch_sharding: engine.batch_sharding(mesh) to split each step's batch over the mesh's "batch" axis
+    (data parallelism); the batch size must then be a multiple of that axis' size.
     """
     steps_per_epoch = batching.steps_per_epoch(num_train, batch_size)
 
@@ -104,14 +108,18 @@ def make_task(
         state = {
             "params": params, "extra": extra, "opt_state": opt_state, "key": key, "hp": hp,
             "perm": jnp.arange(num_train, dtype=jnp.int32),
-            "eval_loss": jnp.float32(jnp.nan), "eval_acc": jnp.float32(jnp.nan),
         }
+        if eval_every is not None:  # NaN until the first evaluation, which step 0 runs
+            state |= {"eval_loss": jnp.float32(jnp.nan), "eval_acc": jnp.float32(jnp.nan)}
         if keep_best:
             state |= {"best_params": params, "best_extra": extra, "best_eval_acc": jnp.float32(-1),
                       "best_step": jnp.int32(-1)}
         return state
 
     def maybe_evaluate(state, data, t):
+        if eval_every is None:
+            return state
+
         def run(state):
             loss, acc = evaluate(state["params"], state["extra"], *data["eval"])
             state = {**state, "eval_loss": loss, "eval_acc": acc}
@@ -132,6 +140,8 @@ def make_task(
         perm = jax.lax.cond(i == 0, lambda: batching.epoch_permutation(jax.random.fold_in(state["key"], 1), epoch,
                                                                       num_train), lambda: state["perm"])
         images, labels = batching.get_batch(*data["train"], perm, i, batch_size)
+        if batch_sharding is not None:
+            images, labels = (jax.lax.with_sharding_constraint(a, batch_sharding) for a in (images, labels))
         crop_key = jax.random.fold_in(jax.random.fold_in(state["key"], 2), t)
         x = batching.prepare(crop_key, images, mean, std, crop_pad=crop_pad)
 
@@ -143,11 +153,14 @@ def make_task(
         (loss, (logits, extra)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
         updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
         params = optax.apply_updates(state["params"], updates)
-        metrics = {"loss": loss, "acc": jnp.mean(jnp.argmax(logits, -1) == labels),
-                   "eval_loss": state["eval_loss"], "eval_acc": state["eval_acc"]}
+        metrics = {"loss": loss, "acc": jnp.mean(jnp.argmax(logits, -1) == labels)}
+        if eval_every is not None:
+            metrics |= {"eval_loss": state["eval_loss"], "eval_acc": state["eval_acc"]}
         return {**state, "params": params, "extra": extra, "opt_state": opt_state, "perm": perm}, metrics
 
     def describe(metrics):
+        if eval_every is None:
+            return f"[median batch loss {np.nanmedian(metrics['loss']):.3f}, acc {100 * np.nanmedian(metrics['acc']):.0f}%]"
         return f"[median eval acc {100 * np.nanmedian(metrics['eval_acc']):.1f}%]"
 
     # Final evaluation of stacked models [M] on the host side (e.g. the test set, touched once).

@@ -38,6 +38,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 AXIS = "models"
+BATCH_AXIS = "batch"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,10 +70,25 @@ class Result:
         return self.diverged_at >= 0
 
 
-def device_mesh(devices=None) -> jax.sharding.Mesh:
-    """A 1-D mesh over all devices (all processes' devices in a multi-host run)."""
+def device_mesh(devices=None, batch_shards: int = 1) -> jax.sharding.Mesh:
+    """A mesh over all devices (all processes' devices in a multi-host run): 1-D over "models", or with
+    `batch_shards` > 1 a 2-D ("models", "batch") mesh whose "batch" axis splits each model's batch over
+    that many devices (data parallelism, for models too big or too few to fill every device alone)."""
     devices = jax.devices() if devices is None else devices
-    return jax.make_mesh((len(devices),), (AXIS,), devices=devices)
+    if batch_shards == 1:
+        return jax.make_mesh((len(devices),), (AXIS,), devices=devices)
+    if batch_shards < 1 or len(devices) % batch_shards:
+        raise ValueError(f"batch_shards={batch_shards} must be >= 1 and divide the {len(devices)} devices")
+    auto = jax.sharding.AxisType.Auto  # "batch" is left to the compiler (GSPMD), "models" is manual
+    return jax.make_mesh((len(devices) // batch_shards, batch_shards), (AXIS, BATCH_AXIS), devices=devices,
+                         axis_types=(auto, auto))
+
+
+def batch_sharding(mesh: jax.sharding.Mesh) -> NamedSharding | None:
+    """The sharding a task gives its per-step batch (leading axis) so that the mesh's "batch" axis
+    splits it; None for a 1-D mesh. Gradients and batch statistics are then reduced across that axis
+    by the compiler (all-reduce), so a data-parallel model trains like one on a single device."""
+    return NamedSharding(mesh, P(BATCH_AXIS)) if BATCH_AXIS in mesh.axis_names else None
 
 
 def default_group() -> int | None:
@@ -127,7 +143,8 @@ class Trainer:
         self.chunk = _chunk_length(steps, chunk_steps, record_every)
         self.group = group
         self.mesh = mesh if mesh is not None else device_mesh()
-        self.num_devices = self.mesh.devices.size
+        self.last_compile_s = 0.0
+        self.num_devices = self.mesh.shape[AXIS]  # model shards (a "batch" axis shares each one's work)
         self._models = P(AXIS)
         self._init = jax.jit(self._sharded(self._init_local, (P(AXIS), P(AXIS)), P(AXIS)))
         self._run_chunk = jax.jit(
@@ -138,7 +155,8 @@ class Trainer:
     # -- per-device programs (inside shard_map: leading axis = this device's models) --------------
 
     def _sharded(self, fn, in_specs, out_specs):
-        return jax.shard_map(fn, mesh=self.mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
+        return jax.shard_map(fn, mesh=self.mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False,
+                             axis_names={AXIS})
 
     def _init_local(self, keys, hparams):
         def one(key, hp):
@@ -214,6 +232,7 @@ class Trainer:
         t_compile = time.perf_counter()
         run_chunk = self._run_chunk.lower(state, data, jnp.int32(0)).compile()
         compile_s = time.perf_counter() - t_compile
+        self.last_compile_s = compile_s  # for on_chunk callbacks that account training time
 
         records, steps_done, t_start = [], start_step, time.perf_counter()
         while steps_done < self.steps:

@@ -1,6 +1,7 @@
 """The one training recipe of the model zoo, written once and used for every model.
 
-SGD with Nesterov momentum 0.9, L2 weight decay on the weight matrices/kernels only (not on biases or
+SGD with Nesterov momentum 0.9, a peak learning rate given at batch 128 and scaled linearly with the
+batch size, L2 weight decay on the weight matrices/kernels only (not on biases or
 batch-norm scales: decaying those only fights the normalisation), a linear warm-up to the peak learning
 rate followed by cosine decay to zero over the model's own step budget, random-crop augmentation (pad
 and crop back; no flips: digits are not mirror-symmetric), and mixed precision where it pays: bfloat16
@@ -24,7 +25,7 @@ import optax
 
 from jaxdl import classify, engine
 from jaxdl.data import batching
-from jaxdl.models import get_model
+from jaxdl.models import get_model, scan_conv
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
@@ -33,7 +34,7 @@ DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 class Recipe:
     """Every choice of the recipe that is not the model or the step budget."""
 
-    peak_lr: float = 0.05
+    peak_lr: float = 0.05  # at batch 128; scaled linearly with the batch size (Goyal et al. 2017)
     momentum: float = 0.9
     weight_decay: float = 5e-4
     warmup_fraction: float = 0.05  # of the model's steps, at least one step
@@ -41,10 +42,18 @@ class Recipe:
     batch_size: int = 128
 
 
+REFERENCE_BATCH = 128
+
+
+def peak_lr(recipe: Recipe) -> float:
+    """The recipe's peak learning rate at its batch size: peak_lr x batch_size / 128 (linear scaling)."""
+    return recipe.peak_lr * recipe.batch_size / REFERENCE_BATCH
+
+
 def schedule(recipe: Recipe, steps: int) -> optax.Schedule:
     """Learning rate at step t: linear 0 -> peak over the warm-up, then cosine to 0 at `steps`."""
     warmup = max(1, round(recipe.warmup_fraction * steps))
-    return optax.warmup_cosine_decay_schedule(0.0, recipe.peak_lr, warmup, max(steps, warmup + 1), 0.0)
+    return optax.warmup_cosine_decay_schedule(0.0, peak_lr(recipe), warmup, max(steps, warmup + 1), 0.0)
 
 
 def _decay_mask(params):
@@ -71,19 +80,20 @@ def compute_dtype(name: str = "auto"):
 
 
 def make_task(model_name: str, recipe: Recipe, *, steps: int, train, eval_images, eval_labels, num_classes: int,
-              eval_every: int, dtype=jnp.float32):
+              eval_every: int | None, dtype=jnp.float32, batch_sharding=None):
     """(model, engine Task) for `model_name` trained by `recipe` for `steps` steps.
 
     train: (images uint8 [N, H, W, C], labels [N]) on the host (only N and the channel statistics are
     read here; the arrays go to the device as the engine's data, see `device_data`).
     """
     images, _ = train
-    model = get_model(model_name, num_classes, dtype=dtype)
+    # On CPU every stride-1 convolution runs as scan_conv's: 9x faster inside the engine's scan.
+    model = scan_conv.wrap_for_backend(get_model(model_name, num_classes, dtype=dtype))
     mean, std = batching.channel_stats(images)
     task = classify.make_task(
         model, optimizer(recipe, steps), num_train=len(images), batch_size=recipe.batch_size,
         input_shape=tuple(images.shape[1:]), mean=mean, std=std, eval_every=eval_every,
-        eval_batch_size=min(500, len(eval_labels)), crop_pad=recipe.crop_pad,
+        eval_batch_size=min(500, len(eval_labels)), crop_pad=recipe.crop_pad, batch_sharding=batch_sharding,
     )
     return model, task
 
@@ -94,4 +104,5 @@ def device_data(train, eval_images, eval_labels) -> dict:
             "eval": (jnp.asarray(eval_images), jnp.asarray(eval_labels, jnp.int32))}
 
 
-__all__ = ["DTYPES", "Recipe", "compute_dtype", "device_data", "engine", "make_task", "optimizer", "schedule"]
+__all__ = ["DTYPES", "REFERENCE_BATCH", "Recipe", "compute_dtype", "device_data", "engine", "make_task", "optimizer",
+           "peak_lr", "schedule"]

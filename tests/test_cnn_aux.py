@@ -1,0 +1,165 @@
+"""The auxiliary-regression CNN experiment: heads, loss composition, targets, spikes, CLI end to end."""
+
+import json
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from experiments import cnn_aux
+from jaxdl import losses
+from jaxdl.models.cnn import SmallCNN
+from jaxdl.models.scan_conv import ScanFriendlyConvs
+
+MEAN, STD = np.float32([0.13]), np.float32([0.3])
+
+
+def batch(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return jnp.asarray(rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8)), jnp.asarray(rng.integers(0, 10, n))
+
+
+@pytest.mark.parametrize("target", list(cnn_aux.TARGETS))
+def test_heads_have_the_target_shapes(target):
+    images, labels = batch()
+    model = SmallCNN(num_classes=10, regression_outputs=cnn_aux.TARGET_OUTPUTS[target])
+    params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)), train=False)
+    logits, regression = model.apply(params, images.astype(jnp.float32), train=False)
+    assert logits.shape == (8, 10)
+    assert regression.shape == cnn_aux.TARGETS[target](images, labels).shape == (8, cnn_aux.TARGET_OUTPUTS[target])
+
+
+def test_lambda_zero_gives_exactly_the_ce_only_gradients():
+    images, labels = batch()
+    with_head = ScanFriendlyConvs(SmallCNN(num_classes=10, regression_outputs=2))
+    without = ScanFriendlyConvs(SmallCNN(num_classes=10))  # the same convolution code as with_head
+    params = with_head.init(jax.random.PRNGKey(3), jnp.zeros((1, 28, 28, 1)), train=False)["params"]
+    trunk = {k: v for k, v in params.items() if k != "regression"}
+    objective = cnn_aux.make_objective("centroid", np.float32([0.5, 0.5]), np.float32([0.1, 0.1]))
+
+    def grads(aux_weight):
+        return jax.jit(jax.value_and_grad(lambda p: cnn_aux.total_loss(with_head, p, images, labels, objective,
+                                                                       aux_weight, MEAN, STD)))(params)
+
+    def ce_only(p):
+        logits = without.apply({"params": p}, (images / 255.0 - MEAN) / STD, train=False)
+        return losses.softmax_ce(logits, labels)
+
+    ce, ce_grads = jax.jit(jax.value_and_grad(ce_only))(trunk)
+    loss0, g0 = grads(0.0)
+    assert loss0 == ce
+    jax.tree.map(np.testing.assert_array_equal, {k: v for k, v in g0.items() if k != "regression"}, ce_grads)
+    jax.tree.map(lambda g: np.testing.assert_array_equal(g, 0.0), g0["regression"])
+    # λ > 0: the recorded value is still the CE, the gradient that of CE + λ·L2.
+    loss1, g1 = grads(0.5)
+    assert loss1 == ce
+
+    def explicit(p):
+        logits, regression = with_head.apply({"params": p}, (images / 255.0 - MEAN) / STD, train=False)
+        z = (cnn_aux.centroid(images, labels) - 0.5) / 0.1
+        return losses.softmax_ce(logits, labels) + 0.5 * jnp.mean((regression - z) ** 2)
+
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), g1,
+                 jax.jit(jax.grad(explicit))(params))
+    assert np.abs(g1["regression"]["kernel"]).max() > 0 and not np.array_equal(g1["Conv_0"]["kernel"],
+                                                                                 g0["Conv_0"]["kernel"])
+
+
+@pytest.mark.parametrize("padding, strides, shape", [("SAME", 1, (2, 9, 7, 3)), ("VALID", 1, (2, 9, 7, 3)),
+                                                     ((2, 0), 1, (1, 6, 6, 2)), ("SAME", 2, (2, 9, 7, 3))])
+def test_scan_friendly_conv_matches_flax_values_and_gradients(padding, strides, shape):
+    conv = nn.Conv(4, (3, 2), strides=strides, padding=padding)
+    fast = ScanFriendlyConvs(conv)
+    x = jax.random.normal(jax.random.PRNGKey(0), shape)
+    params = conv.init(jax.random.PRNGKey(1), x)
+
+    def loss(model, p, x):
+        return jnp.sum(jnp.sin(model.apply(p, x)))
+
+    for model in (conv, fast):
+        assert model.apply(params, x).shape == conv.apply(params, x).shape
+    np.testing.assert_allclose(fast.apply(params, x), conv.apply(params, x), rtol=1e-5, atol=1e-5)
+    g_ref = jax.grad(loss, argnums=(1, 2))(conv, params, x)
+    g_fast = jax.grad(loss, argnums=(1, 2))(fast, params, x)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5), g_fast, g_ref)
+
+
+def test_targets_on_hand_made_images():
+    images = np.zeros((4, 4, 6, 1), np.uint8)  # H=4, W=6
+    images[0, 1, 4] = 255  # one pixel at row 1, column 4
+    images[1, 0, 0] = images[1, 3, 5] = 100  # two equal pixels in opposite corners
+    images[2, 2, 1], images[2, 2, 3] = 255, 85  # weights 3:1 along row 2
+    # images[3] is blank
+    labels = np.array([0, 3, 7, 9])
+    np.testing.assert_allclose(cnn_aux.centroid(images, labels),
+                               [[4.5 / 6, 1.5 / 4], [0.5, 0.5], [(3 * 1.5 + 3.5) / 4 / 6, 2.5 / 4], [0.5, 0.5]],
+                               rtol=1e-6)
+    np.testing.assert_allclose(cnn_aux.ink(images, labels)[:, 0],
+                               [1 / 24, 200 / 255 / 24, 340 / 255 / 24, 0], rtol=1e-6)
+    np.testing.assert_array_equal(cnn_aux.digit_value(images, labels)[:, 0], [0, 3, 7, 9])
+    # Channels count as their mean: a colour image with ink in one channel.
+    rgb = np.zeros((1, 2, 2, 3), np.uint8)
+    rgb[0, 1, 1, 0] = 255
+    np.testing.assert_allclose(cnn_aux.centroid(rgb, labels[:1]), [[0.75, 0.75]])
+    np.testing.assert_allclose(cnn_aux.ink(rgb, labels[:1]), [[1 / 12]])
+
+
+def test_spikes_iterations_and_verdicts():
+    curves = np.array([
+        [3.0, 2.0, 1.0, 0.5, 0.4, 0.3],  # monotone: no spike
+        [3.0, 1.0, 2.0, 0.9, 2.0, 0.8],  # up twice (1 -> 2 > 1.5, 0.9 -> 2 > 1.5 * 0.9)
+        [3.0, 1.0, 1.6, 1.7, 0.9, np.nan],  # one excursion of two points; NaN skipped
+        [1.0, 1.4, 1.49, 1.2, 1.1, 1.0],  # never above 1.5 x the running minimum
+    ])
+    np.testing.assert_array_equal(cnn_aux.count_spikes(curves, 1.5), [0, 2, 1, 0])
+    acc = np.array([[0.1, 0.5, 0.97, 0.9], [0.1, 0.2, 0.3, 0.4]])
+    np.testing.assert_array_equal(cnn_aux.iterations_to_accuracy(np.array([0, 10, 20, 30]), acc, 0.95, 40), [20, 40])
+    np.testing.assert_allclose(cnn_aux.moving_median(np.array([[1.0, 5.0, 3.0, 0.0]]), 2), [[1, 3, 4, 1.5]])
+    faster = cnn_aux.paired_claim([80, 90, 70, 85, 75, 60], [100] * 6, -1, "faster", "iterations")
+    assert faster["verdict"] == "supported" and faster["fraction_of_seeds_agreeing"] == 1.0
+    assert cnn_aux.paired_claim([120] * 6, [100] * 6, -1, "faster", "iterations")["verdict"] == "contradicted"
+    assert cnn_aux.paired_claim([90, 110] * 3, [100] * 6, -1, "x", "y")["verdict"].startswith("not resolved")
+
+
+TINY = ["--dataset=digits", "--seeds=2", "--aux_weight=0,1", "--steps=40", "--record_every=5", "--eval_every=10",
+        "--batch_size=32", "--chunk_steps=20", "--target_acc=0.3", "--validation_fraction=0.2"]
+
+
+def test_cli_end_to_end_writes_every_output(tmp_path):
+    out = tmp_path / "aux"
+    proc = run_cli("experiments.cnn_aux", *TINY, f"--out={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("summary.json", "summary.md", "curves.png"):
+        assert (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["aux_weight"] for r in summary["by_aux_weight"]] == [0.0, 1.0]
+    for row in summary["by_aux_weight"]:
+        per_seed = row["per_seed"]
+        assert len(per_seed["test_acc"]) == 2 and all(0 <= a <= 1 for a in per_seed["test_acc"])
+        assert all(0 <= it <= 40 for it in per_seed["iterations_to_target"])
+    assert {c["aux_weight"] for c in summary["claims"]} == {1.0} and len(summary["claims"]) == 5
+    assert summary["eval_steps"] == [0, 10, 20, 30]
+    # The head is never trained at λ = 0: its test MSE stays far above the trained head's.
+    head_mse = [r["head_test_mse"]["median"] for r in summary["by_aux_weight"]]
+    assert head_mse[0] > head_mse[1]
+    prov = summary["provenance"]
+    assert prov["git_commit"] and prov["device"]["device_count"] == 2 and summary["flags"]["target"] == "digit_value"
+    assert "Seed claim vs our measurement" in (out / "summary.md").read_text()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("flag, message", [
+    ("--target=area", "--target"),
+    ("--aux_weight=0,-0.1", "every item must be >= 0"),
+    ("--aux_weight=0.1,1", "must include 0"),
+    ("--eval_every=7", "multiples of --record_every"),
+])
+def test_bad_flags_fail_clearly_and_write_nothing(tmp_path, flag, message):
+    out = tmp_path / "never"
+    proc = run_cli("experiments.cnn_aux", *TINY, f"--out={out}", flag, timeout=60)
+    assert proc.returncode != 0
+    assert message in proc.stderr, proc.stderr[-2000:]
+    assert not out.exists()

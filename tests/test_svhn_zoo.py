@@ -1,0 +1,110 @@
+"""The model zoo experiment: SIGKILL mid-run + rerun = an uninterrupted run, bit for bit; refusals; verdicts."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import REPO, run_cli
+
+from experiments import svhn_zoo
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("data_cache")
+
+
+def tiny(cache, out, *extra):
+    return ["--models=lenet5", "--dataset=svhn_synth", "--train_size=256", "--test_size=64", "--seeds=2",
+            "--batch_size=16", "--steps=48", "--chunk_steps=8", "--record_every=4", f"--data_cache_dir={cache}",
+            f"--out={out}", *extra]
+
+
+def checkpoint_steps(model_dir):
+    """Finished checkpoint steps (orbax renames a step's directory into place once it is complete)."""
+    return sorted(int(p.name) for p in model_dir.iterdir() if p.name.isdigit()) if model_dir.exists() else []
+
+
+def test_sigkill_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path, cache):
+    straight = run_cli("experiments.svhn_zoo", *tiny(cache, tmp_path / "straight"))
+    assert straight.returncode == 0, straight.stderr[-3000:]
+
+    args = tiny(cache, tmp_path / "killed", f"--workdir={tmp_path / 'work'}", "--chunk_sleep_s=0.5")
+    env = {**os.environ, "JAXDL_HOST_DEVICES": "2"}
+    proc = subprocess.Popen([sys.executable, "-m", "experiments.svhn_zoo", *args], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not [s for s in checkpoint_steps(tmp_path / "work" / "lenet5") if s >= 16]:
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = max(checkpoint_steps(tmp_path / "work" / "lenet5"))
+    assert 16 <= killed_at < 48 and not (tmp_path / "killed" / "summary.json").exists()
+
+    resumed = run_cli("experiments.svhn_zoo", *args)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming from the checkpoint at step" in resumed.stderr
+    a = json.loads((tmp_path / "straight" / "summary.json").read_text())["models"][0]
+    b = json.loads((tmp_path / "killed" / "summary.json").read_text())["models"][0]
+    assert b["resumed_from_step"] >= killed_at
+    assert a["params_sha256"] == b["params_sha256"] and len(set(a["params_sha256"])) == 2  # 2 distinct seeds
+    assert a["test_acc"] == b["test_acc"] and a["test_loss_per_seed"] == b["test_loss_per_seed"]
+    assert a["loss_history"] == b["loss_history"]  # the curves recorded before the kill came back too
+    assert np.isfinite(np.asarray(a["loss_history"], float)).all()
+    assert a["params"] == 62_006 and a["forward_flops_per_image"] > 0
+
+
+def test_a_workdir_from_other_flags_is_refused_by_name(tmp_path, cache):
+    args = tiny(cache, tmp_path / "a", f"--workdir={tmp_path / 'work'}")
+    first = run_cli("experiments.svhn_zoo", *args[:6], "--steps=8", *args[7:])
+    assert first.returncode == 0, first.stderr[-3000:]
+    other = run_cli("experiments.svhn_zoo", *args[:6], "--steps=8", *args[7:], "--peak_lr=0.1",
+                    f"--out={tmp_path / 'b'}")
+    assert other.returncode != 0
+    assert "peak_lr: checkpoint 0.05 vs now 0.1" in other.stderr and "new --workdir" in other.stderr
+    assert not (tmp_path / "b" / "summary.json").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--models=lenet5,resnet9"], "--models: unknown"),
+    (["--batch_size=1000"], "exceeds the 256 training examples"),
+    (["--dataset=digits"], "cannot be padded"),
+    (["--seeds=0"], "--seeds must be >= 1"),
+    # One seed on 2 devices: both split its batch (auto), so the batch must be even.
+    (["--seeds=1", "--batch_size=15"], "--batch_size=15 is not divisible by the 2 devices that split"),
+    (["--batch_shards=3"], "--batch_shards=3 does not divide the 2 devices"),
+])
+def test_bad_flags_fail_clearly_and_write_nothing(tmp_path, cache, flags, message):
+    proc = run_cli("experiments.svhn_zoo", *tiny(cache, tmp_path / "out"), *flags, timeout=120)
+    assert proc.returncode != 0
+    assert message in proc.stderr, proc.stderr[-2000:]
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def rows(**accs):
+    return [{"model": m, "test_acc": {"per_seed": a}} for m, a in accs.items()]
+
+
+def test_ranking_verdicts():
+    assert svhn_zoo.ranking_claim(rows(lenet5=[0.9], vgg16=[0.95]), synthetic=True)["verdict"] == \
+        "not testable offline"
+    beaten = svhn_zoo.ranking_claim(rows(lenet5=[0.90, 0.91], resnet18=[0.95, 0.96], vgg16=[0.9, 0.92]), False)
+    assert beaten["verdict"].startswith("contradicted (resnet18") and beaten["ours"].startswith("resnet18 95.5%")
+    assert svhn_zoo.ranking_claim(rows(lenet5=[0.97, 0.96], alexnet=[0.95, 0.94]), False)["verdict"] == "supported"
+    assert svhn_zoo.ranking_claim(rows(lenet5=[0.95, 0.97], vgg16=[0.96, 0.94]), False)["verdict"].startswith(
+        "not resolved")
+
+
+def test_28x28_images_are_padded_to_32x32_around_the_centre():
+    images = np.full((2, 28, 28, 1), 7, np.uint8)
+    padded = svhn_zoo.to_32x32(images)
+    assert padded.shape == (2, 32, 32, 1) and padded[:, 2:30, 2:30].min() == 7
+    assert padded.sum() == images.sum()
+    assert svhn_zoo.to_32x32(np.zeros((1, 32, 32, 3), np.uint8)).shape == (1, 32, 32, 3)
