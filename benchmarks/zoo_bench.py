@@ -39,7 +39,7 @@ def measure(name: str, steps: int, batch: int, on_gpu: bool) -> dict:
     images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
     labels = rng.integers(0, 10, n).astype(np.int32)
     dtype = recipe.compute_dtype("auto")
-    model, task = recipe.make_task(name, recipe.Recipe(batch_size=batch), steps=steps, train=(images, labels),
+    _, task = recipe.make_task(name, recipe.Recipe(batch_size=batch), steps=steps, train=(images, labels),
                                    eval_images=images[:64], eval_labels=labels[:64], num_classes=10,
                                    eval_every=None, dtype=dtype)
     trainer = engine.make_train(task, steps=steps, chunk_steps=steps, record_every=steps,
@@ -53,7 +53,7 @@ def measure(name: str, steps: int, batch: int, on_gpu: bool) -> dict:
         compile_s = compile_s or result.compile_s
     row = {"model": name, "images_per_s": float(np.median(rates)), "repeats": rates, "compile_s": compile_s,
            "steps": steps, "batch": batch, "dtype": jnp.dtype(dtype).name}
-    row["forward_flops"] = svhn_zoo.forward_flops(model, (32, 32, 3))
+    row["forward_flops"] = svhn_zoo.forward_flops(name, 10, (32, 32, 3))
     print(f"[zoo_bench] {name}: {row['images_per_s']:.1f} images/s, compile {compile_s:.1f} s", file=sys.stderr,
           flush=True)
     peak = next((v for k, v in svhn_zoo.PEAK_BF16.items() if k in jax.devices()[0].device_kind), None)

@@ -57,7 +57,7 @@ from absl import app, flags, logging
 
 from jaxdl import checkpoint, cli, engine, io, provenance, recipe, stats
 from jaxdl.data import IMAGE_DATASETS, NotPreparedError, define_flags, load_from_flags
-from jaxdl.models import flops
+from jaxdl.models import flops, get_model
 
 FLAGS = flags.FLAGS
 
@@ -67,7 +67,7 @@ SEED_REPORT = {"lenet5": "97%", "vgg16": "96%", "alexnet": "95%", "resnet18": "8
 # CPU budgets: steps per model at batch 16 so that the whole zoo fits ~8 min on 2 cores. Measured
 # training throughput on 2 idle cores, 2 seeds (benchmarks/zoo_bench.py): LeNet-5 ~1,900 images/s,
 # AlexNet ~100, VGG-16 ~9, ResNet-18 ~4, so the deep nets get a few steps only.
-CPU_STEPS = {"lenet5": 5000, "alexnet": 200, "vgg16": 6, "resnet18": 4, "resnet50": 2, "resnet101": 2}
+CPU_STEPS = {"lenet5": 5000, "alexnet": 100, "vgg16": 4, "resnet18": 2, "resnet50": 2, "resnet101": 2}
 # Dense bf16 peak FLOP/s per chip, for the model-FLOPs utilisation on GPU (vendor data sheets, SXM).
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12}
 
@@ -96,8 +96,8 @@ def define_experiment_flags() -> None:
     flags.DEFINE_float("epochs", 0.0, "Epochs for every model (0: see --steps).")
     flags.DEFINE_integer("batch_size", 16, "Minibatch size.")
     defaults = recipe.Recipe()
-    flags.DEFINE_float("peak_lr", defaults.peak_lr, "Peak learning rate after warm-up, at batch 128: scaled linearly with "
-                       "--batch_size (jaxdl.recipe).")
+    flags.DEFINE_float("peak_lr", defaults.peak_lr, "Peak learning rate after warm-up, at batch 128: scaled "
+                       "linearly with --batch_size (jaxdl.recipe).")
     flags.DEFINE_float("momentum", defaults.momentum, "Nesterov momentum.")
     flags.DEFINE_float("weight_decay", defaults.weight_decay, "L2 weight decay on kernels.")
     flags.DEFINE_float("warmup_fraction", defaults.warmup_fraction, "Share of the steps spent warming up.")
@@ -185,7 +185,12 @@ def params_sha256(params) -> str:
     return digest.hexdigest()[:16]
 
 
-def forward_flops(model, input_shape) -> float:
+def forward_flops(name: str, num_classes: int, input_shape) -> float:
+    """XLA's FLOP count of `name`'s forward pass per image, its repeated blocks unrolled (XLA counts a loop
+    body once)."""
+    model = get_model(name, num_classes)
+    if "unroll_blocks" in {f.name for f in dataclasses.fields(model)}:
+        model = model.clone(unroll_blocks=True)
     init = functools.partial(model.init, train=False)  # train stays a Python bool, not a traced argument
     variables = jax.eval_shape(init, jax.random.PRNGKey(0), jnp.zeros((1, *input_shape)))
     return flops.flops_per_example(lambda v, x: model.apply(v, x, train=False), variables, input_shape)
@@ -256,7 +261,7 @@ def train_model(name: str, train, test, seed_ids, dtype, group, mesh) -> dict:
         hashes.append(params_sha256(jax.tree.map(lambda a: a[0], params)))
 
     n_params = sum(int(np.prod(p.shape[1:])) for p in jax.tree.leaves(inner["params"]))
-    fwd = forward_flops(model, train.shape)
+    fwd = forward_flops(name, train.num_classes, train.shape)
     images = len(seed_ids) * (steps - start) * FLAGS.batch_size
     images_per_s = images / (train_s - train_s_before) if start < steps and train_s > train_s_before else None
     row = {

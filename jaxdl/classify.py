@@ -160,7 +160,8 @@ def make_task(
 
     def describe(metrics):
         if eval_every is None:
-            return f"[median batch loss {np.nanmedian(metrics['loss']):.3f}, acc {100 * np.nanmedian(metrics['acc']):.0f}%]"
+            loss, acc = np.nanmedian(metrics["loss"]), 100 * np.nanmedian(metrics["acc"])
+            return f"[median batch loss {loss:.3f}, acc {acc:.0f}%]"
         return f"[median eval acc {100 * np.nanmedian(metrics['eval_acc']):.1f}%]"
 
     # Final evaluation of stacked models [M] on the host side (e.g. the test set, touched once).

@@ -177,3 +177,36 @@ def test_train_step_flops_of_the_mnist_net():
     # Backward = weight gradients (~1 forward) + input gradients (~1 forward), but the first layer,
     # 90% of the weights, needs no input gradient: ~2.1x, where the conv nets measure ~3x.
     assert 2.0 * forward < train_step_flops(model, variables, (784,)) < 2.3 * forward
+
+
+def test_scanned_resnet_blocks_compute_what_unrolled_ones_do():
+    # Blocks after a stage's first run as one nn.scan (compile time); unrolling keeps the parameters.
+    kw = dict(stage_sizes=(1, 3), block_cls=BasicBlock, num_classes=10, num_filters=4)
+    scanned, unrolled = ResNet(**kw), ResNet(**kw, unroll_blocks=True)
+    x = 3.0 + _inputs(4, 8, 8, 3)
+
+    @jax.jit
+    def run(x):
+        variables = scanned.init(KEY, x, train=False)
+        return variables, [m.apply(variables, x, train=True, mutable=["batch_stats"]) for m in (scanned, unrolled)]
+
+    variables, ((y1, s1), (y2, s2)) = run(x)
+    kernels = variables["params"]["stage1_blocks"]["BasicBlock_0"]["Conv_0"]["kernel"]
+    assert kernels.shape == (2, 3, 3, 8, 8)  # two repeated blocks, stacked
+    assert not np.allclose(kernels[0], kernels[1])  # each block has its own initialisation
+    np.testing.assert_allclose(y1, y2, rtol=1e-5, atol=1e-5)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), s1, s2)
+
+
+def test_flops_of_a_scanned_resnet_need_the_unrolled_program():
+    def count(stage_sizes, unroll=False):
+        model = ResNet(stage_sizes=stage_sizes, block_cls=BasicBlock, num_classes=10, num_filters=4,
+                       unroll_blocks=unroll)
+        variables = _abstract_init(model, (8, 8, 3))
+        return flops_per_example(lambda v, x: model.apply(v, x, train=False), variables, (8, 8, 3))
+
+    base, block = count((1, 1)), count((1, 2)) - count((1, 1))  # a one-step scan is inlined
+    # (within 5% of a block: XLA fuses the elementwise work of unrolled blocks a little differently)
+    assert count((1, 3), unroll=True) == pytest.approx(base + 2 * block, abs=0.05 * block)
+    # XLA counts a loop body once: the scanned program's count misses one of the two repeated blocks.
+    assert count((1, 3)) < base + 1.5 * block

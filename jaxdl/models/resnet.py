@@ -11,6 +11,13 @@ projection shortcuts only where the shape changes, convolutions without bias (BN
 momentum 0.9 (PyTorch's 0.1), and each block's last BN scale initialised to 0 so every block starts
 as the identity (Goyal et al. 2017; the flax example does the same).
 
+Compile time: the identical blocks after each stage's first run as one `nn.scan` (stacked parameters,
+as big_vision and MaxText scan their layers), so the compiled program holds two blocks per stage however
+deep the stage is. ResNet-101's training chunk (2 seeds, engine on 2 CPU devices) compiles in 60 s
+scanned against 642 s unrolled, ResNet-50's in 55 s against 120 s: XLA's compile time grows faster than
+the program. `unroll_blocks=True` unrolls the
+scan (same parameters): XLA's cost analysis counts a loop body once, so FLOP counts need it.
+
 Parameters (10 classes; BN scale/bias counted, running statistics are `batch_stats`):
 ResNet18 11,173,962 · ResNet34 21,282,122 · ResNet50 23,520,842 · ResNet101 42,512,970.
 Forward FLOPs per image (XLA count, flops.py; excludes taps on the zero padding):
@@ -70,6 +77,19 @@ def _shortcut(x: jax.Array, y: jax.Array, conv: Callable, norm: Callable, stride
     return norm(name="norm_proj")(conv(y.shape[-1], (1, 1), strides, name="conv_proj")(x))
 
 
+class _Repeated(nn.Module):
+    """One block as an `nn.scan` body: (x, None) -> (block(x), None)."""
+
+    block_cls: ModuleDef
+    filters: int
+    conv: ModuleDef
+    norm: ModuleDef
+
+    @nn.compact
+    def __call__(self, x: jax.Array, _) -> tuple[jax.Array, None]:
+        return self.block_cls(self.filters, conv=self.conv, norm=self.norm)(x), None
+
+
 class ResNet(nn.Module):
     """x: [B, H, W, C] -> logits [B, num_classes]. `stage_sizes`: blocks per stage; stage i has
     `num_filters * 2**i` filters and (from the second stage on) halves the resolution."""
@@ -79,6 +99,7 @@ class ResNet(nn.Module):
     num_classes: int = 10
     num_filters: int = 64
     dtype: Any = jnp.float32
+    unroll_blocks: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool) -> jax.Array:
@@ -87,9 +108,13 @@ class ResNet(nn.Module):
                                  dtype=self.dtype, param_dtype=jnp.float32)
         x = nn.relu(norm(name="bn_init")(conv(self.num_filters, (3, 3), name="conv_init")(x)))
         for i, block_count in enumerate(self.stage_sizes):
-            for j in range(block_count):
-                strides = (2, 2) if i > 0 and j == 0 else (1, 1)
-                x = self.block_cls(self.num_filters * 2**i, conv=conv, norm=norm, strides=strides)(x)
+            filters, strides = self.num_filters * 2**i, (2, 2) if i > 0 else (1, 1)
+            x = self.block_cls(filters, conv=conv, norm=norm, strides=strides, name=f"stage{i}_block0")(x)
+            if block_count > 1:  # the rest keep the shape: one scanned block, parameters stacked on axis 0
+                repeated = nn.scan(_Repeated, variable_axes={"params": 0, "batch_stats": 0},
+                                   split_rngs={"params": True}, length=block_count - 1,
+                                   unroll=block_count - 1 if self.unroll_blocks else 1)
+                x, _ = repeated(self.block_cls, filters, conv, norm, name=f"stage{i}_blocks")(x, None)
         x = jnp.mean(x, axis=(1, 2))
         # Logits in float32: the loss's softmax is not where bf16 pays.
         return jnp.asarray(nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=jnp.float32)(x),
