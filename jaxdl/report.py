@@ -77,6 +77,11 @@ flags.DEFINE_string("results", "results", "Results directory (one sub-directory 
 flags.DEFINE_bool("skip_run", False, "Do not run experiments; rebuild the report from existing results.")
 flags.DEFINE_list("only", [], f"Run only these experiments (report on all). Choices: "
                   f"{', '.join(e.name for e in EXPERIMENTS)}.")
+flags.DEFINE_string("front_page", "README.md", "Markdown file whose claims table (between the markers "
+                    f"{'<!-- claims:begin -->'} and {'<!-- claims:end -->'}) is rewritten from the audit; "
+                    "empty = leave it alone.")
+
+CLAIMS_BEGIN, CLAIMS_END = "<!-- claims:begin -->", "<!-- claims:end -->"
 
 
 def command(exp: Experiment, scale: str, results: Path) -> list[str]:
@@ -275,6 +280,27 @@ def write_report(results: Path, walls: dict[str, float], scale: str, total_wall_
     return text
 
 
+def claims_table(rows: list[dict]) -> str:
+    """The short claims table of the front page: seed, claim, verdict."""
+    lines = ["| seed | claim | verdict |", "|---|---|---|"]
+    lines += [f"| {r['seed']} | {r['text']} | **{r['verdict']}** |" for r in rows]
+    return "\n".join(lines)
+
+
+def update_front_page(path: Path, rows: list[dict]) -> bool:
+    """Rewrites the claims table between the markers in `path`; False if the file or a marker is absent."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return False
+    if CLAIMS_BEGIN not in text or CLAIMS_END not in text:
+        return False
+    head, rest = text.split(CLAIMS_BEGIN, 1)
+    _, tail = rest.split(CLAIMS_END, 1)
+    io.write_text(path, f"{head}{CLAIMS_BEGIN}\n{claims_table(rows)}\n{CLAIMS_END}{tail}")
+    return True
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -288,6 +314,13 @@ def main(argv):
     walls = {} if FLAGS.skip_run else run_experiments(FLAGS.only or known, FLAGS.scale, results)
     write_report(results, walls, FLAGS.scale, time.perf_counter() - t0)
     logging.info("wrote %s", results / "README.md")
+    if FLAGS.front_page:
+        rows = json.loads((results / "claims.json").read_text())["claims"]
+        if update_front_page(Path(FLAGS.front_page), rows):
+            logging.info("updated the claims table in %s", FLAGS.front_page)
+        else:
+            logging.warning("%s has no %s ... %s markers: its claims table was not updated", FLAGS.front_page,
+                            CLAIMS_BEGIN, CLAIMS_END)
     print(f"wrote {results / 'README.md'} (total {time.perf_counter() - t0:.0f} s)")
 
 

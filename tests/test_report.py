@@ -56,3 +56,28 @@ def test_commands_follow_the_scale(tmp_path, scale, extra):
     cmd = report.command(fc, scale, tmp_path)
     assert cmd[1:4] == ["-m", "experiments.fc_grid", f"--out={tmp_path / 'fc_grid'}"]
     assert cmd[4:] == extra
+
+
+def test_front_page_claims_table_is_rewritten_between_its_markers_only(tmp_path):
+    (tmp_path / "results").mkdir()
+    results = fake_results(tmp_path / "results")
+    report.write_report(results, walls={}, scale="cpu", total_wall_s=1.0)
+    rows = json.loads((results / "claims.json").read_text())["claims"]
+    page = tmp_path / "README.md"
+    page.write_text(f"# intro\n\n{report.CLAIMS_BEGIN}\nstale table\n{report.CLAIMS_END}\n\n## after\n")
+    assert report.update_front_page(page, rows)
+    text = page.read_text()
+    assert text.startswith("# intro\n\n") and text.endswith(f"{report.CLAIMS_END}\n\n## after\n")
+    assert "stale table" not in text
+    table = text.split(report.CLAIMS_BEGIN)[1].split(report.CLAIMS_END)[0]
+    assert table.count("\n| ") == len(report.CLAIMS) + 1  # header and one row per claim (separator starts "|-")
+    assert "| 000 §2 | Iterations to 100%" in table and "**partly supported**" in table
+    assert "**missing**" in table
+
+
+def test_front_page_without_markers_is_left_untouched(tmp_path):
+    page = tmp_path / "README.md"
+    page.write_text("# no markers here\n")
+    assert not report.update_front_page(page, [])
+    assert page.read_text() == "# no markers here\n"
+    assert not report.update_front_page(tmp_path / "absent.md", [])
