@@ -10,9 +10,11 @@ computation with float32 parameters on GPU/TPU, float32 on CPU (XLA:CPU has no f
 The warm-up is what lets the BN-free nets (LeNet-5, AlexNet) take the same peak learning rate as the
 BN nets (VGG-16, ResNets): their first updates, from a random init, are the large and unstable ones.
 
-    recipe = Recipe()                                  # flags may override any field
-    model, task = make_task("resnet18", recipe, steps=2000, train=train_ds, eval_=val_ds, ...)
+    recipe = Recipe(batch_size=64)                     # flags may override any field
+    model, task = make_task("resnet18", recipe, steps=2000, train=(images, labels), eval_images=test_images,
+                            eval_labels=test_labels, num_classes=10, eval_every=None)
     trainer = engine.make_train(task, steps=2000, group=1)
+    result = trainer(engine.seed_keys([0, 1]), {}, device_data((images, labels), test_images, test_labels))
 """
 
 from __future__ import annotations
