@@ -258,8 +258,12 @@ def write_report(results: Path, walls: dict[str, float], scale: str, total_wall_
         p = summary.get("provenance", {})
         wall = walls.get(exp.name, p.get("wall_s"))
         wall_text = f"{wall:.0f} s" if isinstance(wall, (int, float)) else "unknown"
+        # Experiments can be rerun one at a time (--only): each section names the run it comes from.
+        run_of = ", ".join(x for x in (f"commit `{p['git_commit'][:12]}`" if p.get("git_commit") else "",
+                                       str(p.get("date_utc", ""))[:10]) if x)
         lines += [
-            f"Command: `{p.get('command', 'python -m experiments.' + exp.name)}`, wall time {wall_text}.",
+            f"Command: `{p.get('command', 'python -m experiments.' + exp.name)}`, wall time {wall_text}"
+            + (f" ({run_of})." if run_of else "."),
             "",
             _embed_summary(exp.name, results),
             "",
@@ -271,13 +275,24 @@ def write_report(results: Path, walls: dict[str, float], scale: str, total_wall_
         f"- date (UTC): {prov['date_utc']}",
         f"- device: {json.dumps(prov['device'])}",
         f"- versions: {json.dumps(prov['versions'])}",
-        f"- total wall time: {total_wall_s:.0f} s" + (" (report only)" if not walls else ""),
+        f"- total wall time: {total_wall_s:.0f} s" + _run_scope(walls),
         "",
     ]
     text = "\n".join(lines)
     io.write_text(results / "README.md", text)
     io.write_json(results / "claims.json", {"claims": rows, "provenance": prov})
     return text
+
+
+def _run_scope(walls: dict[str, float]) -> str:
+    """What the total wall time covers: every experiment, some (the rest are earlier runs) or none."""
+    if not walls:
+        return " (report only; the experiments' results are from earlier runs)"
+    missing = [e.name for e in EXPERIMENTS if e.name not in walls]
+    if missing:
+        return (f" (this run: {', '.join(walls)}; {', '.join(missing)} from earlier runs, see their "
+                "sections)")
+    return " (every experiment)"
 
 
 def claims_table(rows: list[dict]) -> str:

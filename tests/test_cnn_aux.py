@@ -117,6 +117,9 @@ def test_spikes_iterations_and_verdicts():
     np.testing.assert_array_equal(cnn_aux.count_spikes(curves, 1.5), [0, 2, 1, 0])
     acc = np.array([[0.1, 0.5, 0.97, 0.9], [0.1, 0.2, 0.3, 0.4]])
     np.testing.assert_array_equal(cnn_aux.iterations_to_accuracy(np.array([0, 10, 20, 30]), acc, 0.95, 40), [20, 40])
+    # Reached only at the last evaluation is not censored: the censored value lies beyond every step.
+    late = np.array([[0.1, 0.5, 0.9, 0.96]])
+    np.testing.assert_array_equal(cnn_aux.iterations_to_accuracy(np.array([0, 10, 20, 30]), late, 0.95, 40), [30])
     np.testing.assert_allclose(cnn_aux.moving_median(np.array([[1.0, 5.0, 3.0, 0.0]]), 2), [[1, 3, 4, 1.5]])
     faster = cnn_aux.paired_claim([80, 90, 70, 85, 75, 60], [100] * 6, -1, "faster", "iterations")
     assert faster["verdict"] == "supported" and faster["fraction_of_seeds_agreeing"] == 1.0
@@ -139,9 +142,15 @@ def test_cli_end_to_end_writes_every_output(tmp_path):
     for row in summary["by_aux_weight"]:
         per_seed = row["per_seed"]
         assert len(per_seed["test_acc"]) == 2 and all(0 <= a <= 1 for a in per_seed["test_acc"])
-        assert all(0 <= it <= 40 for it in per_seed["iterations_to_target"])
+        # Reached by the last evaluation (after step 40) or censored at 40 + eval_every.
+        assert all(0 <= it <= 40 or it == 50 for it in per_seed["iterations_to_target"])
+        reached = np.mean([it <= 40 for it in per_seed["iterations_to_target"]])
+        assert row["iterations_to_target"]["fraction_reached"] == reached
     assert {c["aux_weight"] for c in summary["claims"]} == {1.0} and len(summary["claims"]) == 5
-    assert summary["eval_steps"] == [0, 10, 20, 30]
+    # Evaluations before the updates at 0, 10, 20, 30, then the final state's at 40.
+    assert summary["eval_steps"] == [0, 10, 20, 30, 40]
+    for row in summary["by_aux_weight"]:
+        assert row["final_heldout_ce"]["median"] == np.median(row["per_seed"]["final_heldout_ce"])
     # The head is never trained at λ = 0: its test MSE stays far above the trained head's.
     head_mse = [r["head_test_mse"]["median"] for r in summary["by_aux_weight"]]
     assert head_mse[0] > head_mse[1]
