@@ -504,13 +504,8 @@ def plot_curves(result, final, summary, aux_weights, n_seeds, path) -> None:
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     apply_scale()
-    try:
-        out = io.prepare_out_dir(FLAGS.out)
-    except io.OutputDirError as err:
-        raise app.UsageError(str(err)) from err
+    out = cli.start(argv, FLAGS.out)
     t0 = time.perf_counter()
     aux_weights = cli.parse("aux_weight", float)
     seed_ids = np.arange(FLAGS.first_seed, FLAGS.first_seed + FLAGS.seeds)

@@ -489,12 +489,7 @@ def plot(cells: list[dict], cfg: dict, out) -> None:
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag")
-    try:
-        out = io.prepare_out_dir(FLAGS.out)
-    except io.OutputDirError as err:
-        raise app.UsageError(str(err)) from err
+    out = cli.start(argv, FLAGS.out)
     cfg = cli.flag_dict(FLAGS, module=FLAGS.find_module_defining_flag("out"))
     t0 = time.perf_counter()
     # float64 only inside this block: the decision "is this eigenvalue negative?" needs it (see above).

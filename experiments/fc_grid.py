@@ -71,30 +71,12 @@ def run_cell(activation, loss, data, hidden, lrs, seed_ids, trainer_kwargs):
     return model, trainer(keys, hparams, data, stop_early=done, label=f"{activation}-{loss}")
 
 
-def iterations_to_full_accuracy(hit_step: np.ndarray, diverged: np.ndarray, steps: int) -> np.ndarray:
-    """Per model: the hit step; never reached (or diverged first) -> censored at `steps`."""
-    it = np.where(hit_step >= 0, hit_step, steps).astype(np.float64)
-    return np.where(diverged & (hit_step < 0), steps, it)
-
-
-def cell_stats(iters: np.ndarray, hit: np.ndarray, diverged: np.ndarray, steps: int) -> dict:
-    s = stats.median_iqr(iters)
-    lo, hi = stats.bootstrap_ci(iters)
-    return {
-        **s,
-        "ci95": [lo, hi],
-        "median_censored": bool(s["median"] >= steps),
-        "fraction_reached": float(np.mean(hit >= 0)),
-        "diverged": int(diverged.sum()),
-    }
-
-
 def summarize_cell(activation, loss, model, result, lrs, seed_ids):
     """Per-lr statistics of one cell; its curves and a decision-boundary panel at its best lr."""
     hit = result.state["hit_step"].reshape(len(lrs), -1)
     diverged = result.diverged.reshape(len(lrs), -1)
-    iters = iterations_to_full_accuracy(hit, diverged, FLAGS.steps)
-    by_lr = [{"lr": lr, **cell_stats(iters[i], hit[i], diverged[i], FLAGS.steps),
+    iters = stats.censored_iterations(hit, diverged, FLAGS.steps)
+    by_lr = [{"lr": lr, **stats.censored_stats(iters[i], hit[i], diverged[i], FLAGS.steps),
               "iterations": iters[i].astype(int).tolist()} for i, lr in enumerate(lrs)]
     best = min(range(len(lrs)), key=lambda i: (by_lr[i]["median"], -by_lr[i]["fraction_reached"]))
     cell = {"activation": activation, "loss": loss, "best_lr": lrs[best], "by_lr": by_lr,
@@ -236,12 +218,7 @@ def summary_markdown(summary: dict) -> str:
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        out = io.prepare_out_dir(FLAGS.out)
-    except io.OutputDirError as err:
-        raise app.UsageError(str(err)) from err
+    out = cli.start(argv, FLAGS.out)
     hidden, lrs = cli.parse("hidden", int), cli.parse("lr", float)
     seed_ids = np.arange(FLAGS.first_seed, FLAGS.first_seed + FLAGS.seeds)
     x, y = make_toy(FLAGS.dataset, FLAGS.num_points, FLAGS.data_seed, FLAGS.margin)

@@ -415,12 +415,7 @@ def plot(cfg: dict, res: dict, s: dict, out) -> None:
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a --flag")
-    try:
-        out = io.prepare_out_dir(FLAGS.out)
-    except io.OutputDirError as err:
-        raise app.UsageError(str(err)) from err
+    out = cli.start(argv, FLAGS.out)
     cfg = cli.flag_dict(FLAGS, module=FLAGS.find_module_defining_flag("out"))
     cfg.update(x=cli.parse("x"), y=cli.parse("y"), starts=cli.parse("starts", _pair))
     t0 = time.perf_counter()

@@ -557,13 +557,8 @@ def load_train_validation():
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     apply_scale()
-    try:
-        out = io.prepare_out_dir(FLAGS.out)
-    except io.OutputDirError as err:
-        raise app.UsageError(str(err)) from err
+    out = cli.start(argv, FLAGS.out)
     t0, cpu0 = time.perf_counter(), time.process_time()
     lrs, batch_sizes = cli.parse("lr", float), cli.parse("batch_size", int)
     seed_ids = np.arange(FLAGS.first_seed, FLAGS.first_seed + FLAGS.seeds)

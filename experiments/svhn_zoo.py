@@ -403,13 +403,8 @@ def plot_curves(summary: dict, path) -> None:
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     apply_scale()
-    try:
-        out = io.prepare_out_dir(FLAGS.out)
-    except io.OutputDirError as err:
-        raise app.UsageError(str(err)) from err
+    out = cli.start(argv, FLAGS.out)
     t0 = time.perf_counter()
     dtype = recipe.compute_dtype(FLAGS.dtype)
     group = (1 if jax.default_backend() == "cpu" else None) if FLAGS.group is None else (FLAGS.group or None)

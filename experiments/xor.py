@@ -43,9 +43,7 @@ import numpy as np
 from absl import app, flags, logging
 
 import jaxdl  # noqa: F401  (sets the host device count before jax starts)
-from experiments import fc_grid
-from experiments.fc_grid import cell_stats, iterations_to_full_accuracy
-from jaxdl import binary, cli, engine, io, losses, optim, plots, provenance
+from jaxdl import binary, cli, engine, io, losses, optim, plots, provenance, stats
 from jaxdl.models.mlp import MLP
 
 ACTIVATIONS = ("none", "sigmoid", "tanh", "relu")
@@ -61,11 +59,7 @@ FLAGS = flags.FLAGS
 
 def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
     # Defined only when run as a program (or into a fresh FlagValues by tests), so this module imports
-    # next to other experiments. experiments.fc_grid defines its flags on import (we reuse its statistics
-    # helpers); several share our names with other choices and the rest mean nothing here: drop them.
-    for name in fc_grid._FLAG_NAMES:
-        if name in flag_values:
-            delattr(flag_values, name)
+    # next to other experiments that share flag names with other meanings.
     fv = {"flag_values": flag_values}
     flags.DEFINE_enum("activation", "all", [*ACTIVATIONS, "all"], "Hidden activation; 'all' runs each.", **fv)
     cli.define_list("widths", "1,2,3,4", "Hidden widths H (comma list): the network is 2-H-1.", cast=int,
@@ -153,7 +147,7 @@ def run_cell(activation: str, width: int, lrs, seed_ids, *, loss="ce", optimizer
         "hit_step": hit,
         "raw_hit_step": result.state["base"]["hit_step"].reshape(shape),
         "diverged": diverged,
-        "iterations": iterations_to_full_accuracy(hit, diverged, steps),
+        "iterations": stats.censored_iterations(hit, diverged, steps),
         "best_acc": np.maximum(state["best_acc"], acc_end.reshape(shape)),
         "best_decided_acc": np.maximum(state["best_decided_acc"], decided_end.reshape(shape)),
         "end_decided_acc": decided_end.reshape(shape),
@@ -179,7 +173,7 @@ def summarize_cell(activation: str, width: int, run: dict, lrs, seed_ids, steps:
     for i, lr in enumerate(lrs):
         by_lr.append({
             "lr": lr,
-            **cell_stats(iters[i], hit[i], div[i], steps),
+            **stats.censored_stats(iters[i], hit[i], div[i], steps),
             "median_steps_reached": _median_reached(iters[i], hit[i]),
             "fraction_solved_at_end": float(np.mean(run["end_decided_acc"][i] >= 1)),
             "best_decided_acc_max": float(run["best_decided_acc"][i].max()),
@@ -353,12 +347,7 @@ def summary_markdown(summary: dict) -> str:
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        out = io.prepare_out_dir(FLAGS.out)
-    except io.OutputDirError as err:
-        raise app.UsageError(str(err)) from err
+    out = cli.start(argv, FLAGS.out)
     widths, lrs = cli.parse("widths", int), cli.parse("lr", float)
     seed_ids = np.arange(FLAGS.first_seed, FLAGS.first_seed + FLAGS.seeds)
     train_kwargs = dict(loss=FLAGS.loss, optimizer=FLAGS.optimizer, steps=FLAGS.steps,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from absl import flags
+from absl import app, flags
+
+from jaxdl import io
 
 
 def _parse_list(name: str, text: str, cast: Callable, kind: str) -> list:
@@ -64,3 +67,14 @@ def flag_dict(flag_values=flags.FLAGS, module: str | None = None, names=None) ->
     if names is None:
         names = [f.name for f in flag_values.get_flags_for_module(module)] if module else list(flag_values)
     return {n: flag_values[n].value for n in names}
+
+
+def start(argv: Sequence[str], out: str) -> Path:
+    """An experiment's first step: no positional arguments, and `out` created and writable; otherwise an
+    app.UsageError naming the fix (absl prints it and exits non-zero before any work is done)."""
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}; every setting is a --flag")
+    try:
+        return io.prepare_out_dir(out)
+    except io.OutputDirError as err:
+        raise app.UsageError(str(err)) from err

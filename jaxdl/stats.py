@@ -35,3 +35,23 @@ def mean_std(values) -> dict:
     if v.size == 0:
         return {"mean": float("nan"), "std": float("nan"), "n": 0}
     return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size)}
+
+
+def censored_iterations(hit_step: np.ndarray, diverged: np.ndarray, steps: int) -> np.ndarray:
+    """Iterations to a goal per model from the step it was first met (-1: never); never met, or diverged
+    before meeting it -> censored at `steps`."""
+    it = np.where(hit_step >= 0, hit_step, steps).astype(np.float64)
+    return np.where(diverged & (hit_step < 0), steps, it)
+
+
+def censored_stats(iters: np.ndarray, hit: np.ndarray, diverged: np.ndarray, steps: int) -> dict:
+    """Median, IQR and bootstrap CI of censored iterations, with how many met the goal and diverged."""
+    s = median_iqr(iters)
+    lo, hi = bootstrap_ci(iters)
+    return {
+        **s,
+        "ci95": [lo, hi],
+        "median_censored": bool(s["median"] >= steps),
+        "fraction_reached": float(np.mean(hit >= 0)),
+        "diverged": int(diverged.sum()),
+    }

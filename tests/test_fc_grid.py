@@ -66,8 +66,8 @@ def test_bad_input_fails_clearly_and_writes_nothing(tmp_path, flag, message):
 
 
 def test_censoring_counts_unreached_and_diverged_as_max():
-    from experiments.fc_grid import iterations_to_full_accuracy
+    from jaxdl.stats import censored_iterations
 
     hit = np.array([5, -1, 7, -1])
     diverged = np.array([False, False, True, True])
-    np.testing.assert_array_equal(iterations_to_full_accuracy(hit, diverged, 100), [5, 100, 7, 100])
+    np.testing.assert_array_equal(censored_iterations(hit, diverged, 100), [5, 100, 7, 100])
