@@ -259,7 +259,9 @@ def write_report(results: Path, walls: dict[str, float], scale: str, total_wall_
         wall = walls.get(exp.name, p.get("wall_s"))
         wall_text = f"{wall:.0f} s" if isinstance(wall, (int, float)) else "unknown"
         # Experiments can be rerun one at a time (--only): each section names the run it comes from.
-        run_of = ", ".join(x for x in (f"commit `{p['git_commit'][:12]}`" if p.get("git_commit") else "",
+        commit = str(p.get("git_commit", ""))
+        commit = commit[:12] + ("+dirty" if commit.endswith("+dirty") else "")  # short, but never hide "dirty"
+        run_of = ", ".join(x for x in (f"commit `{commit}`" if commit else "",
                                        str(p.get("date_utc", ""))[:10]) if x)
         lines += [
             f"Command: `{p.get('command', 'python -m experiments.' + exp.name)}`, wall time {wall_text}"

@@ -41,10 +41,10 @@ def test_every_claim_gets_a_row_and_missing_results_are_reported(tmp_path):
 def test_partial_run_says_what_it_covers_and_where_each_section_comes_from(tmp_path):
     results = fake_results(tmp_path)
     summary = json.loads((results / "fc_grid" / "summary.json").read_text())
-    summary["provenance"].update(git_commit="0123456789abcdef", date_utc="2026-12-01T12:00:00+00:00")
+    summary["provenance"].update(git_commit="0123456789abcdef+dirty", date_utc="2026-12-01T12:00:00+00:00")
     (results / "fc_grid" / "summary.json").write_text(json.dumps(summary))
     text = report.write_report(results, walls={"fc_grid": 30.0}, scale="cpu", total_wall_s=31.0)
-    assert "wall time 30 s (commit `0123456789ab`, 2026-12-01)." in text
+    assert "wall time 30 s (commit `0123456789ab+dirty`, 2026-12-01)." in text
     others = [e.name for e in report.EXPERIMENTS if e.name != "fc_grid"]
     assert f"total wall time: 31 s (this run: fc_grid; {', '.join(others)} from earlier runs" in text
     every = {e.name: 1.0 for e in report.EXPERIMENTS}
