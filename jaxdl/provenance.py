@@ -12,15 +12,17 @@ from pathlib import Path
 _PACKAGES = ("jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "numpy", "tensorflow-datasets")
 
 
-def git_commit() -> str:
-    """The commit of the checkout, with '+dirty' when it has uncommitted changes; 'unknown' outside git."""
-    root = Path(__file__).resolve().parent.parent
+def git_commit(root: str | Path | None = None) -> str:
+    """The commit of the checkout, with '+dirty' when tracked files other than results/ have uncommitted
+    changes ('unknown' outside git). results/ is left out because `make results` rewrites it as it goes:
+    every experiment after the first would otherwise call a clean checkout dirty."""
+    root = Path(__file__).resolve().parent.parent if root is None else Path(root)
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"],
             cwd=root, capture_output=True, text=True, check=True, timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
