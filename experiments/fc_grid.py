@@ -75,7 +75,7 @@ def summarize_cell(activation, loss, model, result, lrs, seed_ids):
     """Per-lr statistics of one cell; its curves and a decision-boundary panel at its best lr."""
     hit = result.state["hit_step"].reshape(len(lrs), -1)
     diverged = result.diverged.reshape(len(lrs), -1)
-    iters = stats.censored_iterations(hit, diverged, FLAGS.steps)
+    iters = stats.censored_iterations(hit, FLAGS.steps)
     by_lr = [{"lr": lr, **stats.censored_stats(iters[i], hit[i], diverged[i], FLAGS.steps),
               "iterations": iters[i].astype(int).tolist()} for i, lr in enumerate(lrs)]
     best = min(range(len(lrs)), key=lambda i: (by_lr[i]["median"], -by_lr[i]["fraction_reached"]))

@@ -147,7 +147,7 @@ def run_cell(activation: str, width: int, lrs, seed_ids, *, loss="ce", optimizer
         "hit_step": hit,
         "raw_hit_step": result.state["base"]["hit_step"].reshape(shape),
         "diverged": diverged,
-        "iterations": stats.censored_iterations(hit, diverged, steps),
+        "iterations": stats.censored_iterations(hit, steps),
         "best_acc": np.maximum(state["best_acc"], acc_end.reshape(shape)),
         "best_decided_acc": np.maximum(state["best_decided_acc"], decided_end.reshape(shape)),
         "end_decided_acc": decided_end.reshape(shape),

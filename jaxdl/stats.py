@@ -37,11 +37,10 @@ def mean_std(values) -> dict:
     return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size)}
 
 
-def censored_iterations(hit_step: np.ndarray, diverged: np.ndarray, steps: int) -> np.ndarray:
-    """Iterations to a goal per model from the step it was first met (-1: never); never met, or diverged
-    before meeting it -> censored at `steps`."""
-    it = np.where(hit_step >= 0, hit_step, steps).astype(np.float64)
-    return np.where(diverged & (hit_step < 0), steps, it)
+def censored_iterations(hit_step: np.ndarray, steps: int) -> np.ndarray:
+    """Iterations to a goal per model from the step it was first met (-1: never, which includes a member
+    that diverged before meeting it: the engine freezes it) -> censored at `steps`."""
+    return np.where(hit_step >= 0, hit_step, steps).astype(np.float64)
 
 
 def censored_stats(iters: np.ndarray, hit: np.ndarray, diverged: np.ndarray, steps: int) -> dict:

@@ -23,7 +23,7 @@ def test_bootstrap_ci_brackets_the_median_and_is_a_point_for_constant_data():
 def test_censored_stats_count_reached_and_diverged_runs():
     hit = np.array([10, 20, -1, -1])
     diverged = np.array([False, False, False, True])
-    iters = stats.censored_iterations(hit, diverged, 100)
+    iters = stats.censored_iterations(hit, 100)
     np.testing.assert_array_equal(iters, [10, 20, 100, 100])
     s = stats.censored_stats(iters, hit, diverged, 100)
     assert s["median"] == 60 and s["fraction_reached"] == 0.5 and s["diverged"] == 1
