@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SCALE ?= cpu
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test results bench lint clean
+.PHONY: install test results bench gpu-check lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ results: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q 'torch==2.13.0'
 	$(PY) -m benchmarks.run
+
+# The accelerator check in one bounded run (BUILD.md, "GPU check"): the system python3 of a GPU machine,
+# no venv and nothing installed (it has no network). Writes results/bench_gpu.md and .json.
+GPU_CHECK_FLAGS ?=
+gpu-check:
+	python3 -m benchmarks.gpu_check $(GPU_CHECK_FLAGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

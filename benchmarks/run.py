@@ -20,10 +20,12 @@ from jaxdl import io, provenance
 
 SECTIONS = {
     "fc": "benchmarks.fc_bench",
+    "fc_program": "benchmarks.fc_program_bench",
     "cnn": "benchmarks.cnn_bench",
     "mnist": "benchmarks.mnist_bench",
     "zoo": "benchmarks.zoo_bench",
     "data": "benchmarks.data_bench",
+    "startup": "benchmarks.startup_bench",
 }
 
 FLAGS = flags.FLAGS

@@ -6,7 +6,11 @@ vmapped on GPU, bf16 compute on GPU), for a fixed number of steps per call; comp
 `REPEATS` calls. On a GPU the model-FLOPs utilisation is 3 x XLA's forward FLOPs x images/s over the
 chip's dense bf16 peak (experiments.svhn_zoo.PEAK_BF16); ResNet-18 is the headline (target >= 35%).
 
-    python -m benchmarks.zoo_bench        # prints a markdown section
+On CPU PyTorch trains the same architectures (benchmarks/torch_zoo.py) at the same batch in the same
+process, one repeat after each of ours, when torch is installed (`make bench` installs it).
+
+    python -m benchmarks.zoo_bench                    # prints a markdown section
+    python -m benchmarks.zoo_bench resnet18 resnet50  # some models only
 """
 
 from __future__ import annotations
@@ -30,7 +34,18 @@ REPEATS = 3
 SEEDS = 2
 # (CPU steps per call, batch); GPU: 50 steps at batch 512 for every model.
 CPU_PLAN = {"lenet5": 40, "alexnet": 8, "vgg16": 2, "resnet18": 2, "resnet50": 1, "resnet101": 1}
+# PyTorch's steps per repeat where ours would give it too little to time (one model, not SEEDS).
+TORCH_STEPS = {"lenet5": 80, "alexnet": 16, "vgg16": 4, "resnet18": 4, "resnet50": 2, "resnet101": 2}
 CPU_BATCH, GPU_BATCH, GPU_STEPS = 32, 512, 50
+
+
+def _torch_rates(name: str, steps: int, batch: int) -> list[float] | None:
+    """One PyTorch CPU repeat (benchmarks/torch_zoo.py), or None without torch."""
+    try:
+        from benchmarks import torch_zoo
+    except ImportError:
+        return None
+    return torch_zoo.train_images_per_s(name, batch, steps, repeats=1, threads=len(os.sched_getaffinity(0)))
 
 
 def measure(name: str, steps: int, batch: int, on_gpu: bool) -> dict:
@@ -46,28 +61,34 @@ def measure(name: str, steps: int, batch: int, on_gpu: bool) -> dict:
                                 group=None if on_gpu else 1)
     keys = engine.seed_keys(range(SEEDS))
     data = recipe.device_data((images, labels), images[:64], labels[:64])
-    rates, compile_s = [], None
+    rates, torch_rates, compile_s = [], [], None
+    # PyTorch (CPU only) in the same process, one repeat after each of ours: both see the same load.
     for _ in range(REPEATS):
         result = trainer(keys, {}, data, label=f"zoo_bench {name}")
         rates.append(SEEDS * steps * batch / result.wall_s)
         compile_s = compile_s or result.compile_s
+        if not on_gpu and torch_rates is not None:
+            torch_rates = (r := _torch_rates(name, TORCH_STEPS.get(name, steps), batch)) and torch_rates + r
     row = {"model": name, "images_per_s": float(np.median(rates)), "repeats": rates, "compile_s": compile_s,
            "steps": steps, "batch": batch, "dtype": jnp.dtype(dtype).name}
+    if torch_rates:
+        row["torch_images_per_s"] = float(np.median(torch_rates))
+        row["torch_repeats"] = torch_rates
     row["forward_flops"] = svhn_zoo.forward_flops(name, 10, (32, 32, 3))
-    print(f"[zoo_bench] {name}: {row['images_per_s']:.1f} images/s, compile {compile_s:.1f} s", file=sys.stderr,
-          flush=True)
+    print(f"[zoo_bench] {name}: {row['images_per_s']:.1f} images/s (PyTorch {row.get('torch_images_per_s')}), "
+          f"compile {compile_s:.1f} s", file=sys.stderr, flush=True)
     peak = next((v for k, v in svhn_zoo.PEAK_BF16.items() if k in jax.devices()[0].device_kind), None)
     if on_gpu and peak:
         row["mfu"] = 3 * row["forward_flops"] * row["images_per_s"] / (peak * len(jax.devices()))
     return row
 
 
-def run() -> str:
+def run(models=tuple(CPU_PLAN)) -> str:
     t0 = time.perf_counter()
     on_gpu = jax.default_backend() == "gpu"
     device = jax.devices()[0]
     rows = [measure(name, GPU_STEPS if on_gpu else steps, GPU_BATCH if on_gpu else CPU_BATCH, on_gpu)
-            for name, steps in CPU_PLAN.items()]
+            for name, steps in CPU_PLAN.items() if name in models]
     where = f"{len(jax.devices())} x {jax.default_backend()} `{device.device_kind}`"
     if not on_gpu:
         where += f" ({len(os.sched_getaffinity(0))} cores, {platform.processor() or platform.machine()})"
@@ -78,20 +99,37 @@ def run() -> str:
         f"{rows[0]['dtype']}; median of {REPEATS} calls, compile excluded. Images/s counts every seed's images.",
         "",
         "| model | batch | steps / call | images/s (median) | repeats | forward GFLOPs / image | compile s |"
-        + (" MFU |" if on_gpu else ""),
-        "|---|---:|---:|---:|---|---:|---:|" + ("---:|" if on_gpu else ""),
+        + (" MFU |" if on_gpu else " PyTorch CPU images/s (repeats) | ours / PyTorch |"),
+        "|---|---:|---:|---:|---|---:|---:|" + ("---:|" if on_gpu else "---|---:|"),
     ]
     for r in rows:
+        if "torch_images_per_s" in r:
+            contender = (f" {r['torch_images_per_s']:,.1f} (" + ", ".join(f"{v:,.1f}" for v in r["torch_repeats"])
+                         + f") | {r['images_per_s'] / r['torch_images_per_s']:.2f}x |")
+        else:
+            contender = " (torch not installed) | |"
         lines.append(f"| {r['model']} | {r['batch']} | {r['steps']} | {r['images_per_s']:,.1f} | "
                      + ", ".join(f"{v:,.1f}" for v in r["repeats"])
                      + f" | {r['forward_flops'] / 1e9:.3f} | {r['compile_s']:.1f} |"
-                     + (f" {100 * r.get('mfu', float('nan')):.1f}% |" if on_gpu else ""))
+                     + (f" {100 * r.get('mfu', float('nan')):.1f}% |" if on_gpu else contender))
     if not on_gpu:
+        lines += ["", f"PyTorch {_torch_version()} CPU: the same architectures (benchmarks/torch_zoo.py, "
+                  "equal parameter counts), one model with as many intra-op threads as cores, SGD + Nesterov 0.9 "
+                  "and weight decay 5e-4, no augmentation, same batch; one of its repeats runs after each of ours, "
+                  "in this process."]
         lines += ["", "GPU (ResNet-18 bf16 MFU, target >= 35%): not measured here; run `make bench` on a GPU "
                   "machine."]
     lines += ["", f"Benchmark wall time {time.perf_counter() - t0:.0f} s.", ""]
     return "\n".join(lines)
 
 
+def _torch_version() -> str:
+    try:
+        import torch
+    except ImportError:
+        return "(not installed)"
+    return torch.__version__
+
+
 if __name__ == "__main__":
-    print(run())
+    print(run(tuple(sys.argv[1:]) or tuple(CPU_PLAN)))

@@ -1,267 +1,275 @@
-r"""Fully connected grid: sigmoid/ReLU x L2/CE, ranked by iterations to 100% training accuracy.
+r"""Fully connected grid: sigmoid/ReLU x L2/CE, ranked by iterations to 100% training accuracy, and the
+seed's reasons for the ranking (CE more robust, ReLU cheaper, ReLU without vanishing gradient) measured.
 
 Seed 000, section 2 ranked four settings by iterations to reach 100% training accuracy, one run each:
-sigmoid-L2 10000 > sigmoid-CE ~5000 > ReLU-L2 ~2500 > ReLU-CE ~800. We train every
-activation x loss x learning rate x seed at once (engine: one compiled program per cell) and rank the
-cells by the median over seeds, with bootstrap confidence intervals.
+sigmoid-L2 10000 > sigmoid-CE ~5000 > ReLU-L2 ~2500 > ReLU-CE ~800. We train every activation x loss x
+learning rate x seed in ONE compiled program (the activation and the loss are per-model integers picked
+with lax.switch, like the learning rate), seed k from the same initial weights in every cell, and
+compare cells seed by seed (`stats.paired`). Every record step also logs the hidden layer's gradient norm
+and its share of flat units (act'(z) < 0.01: saturated sigmoid, inactive ReLU).
 
-Command (CPU default, ~1-2 min on 2 cores; see results/fc_grid/summary.md for the measured time):
+Command:
     python -m experiments.fc_grid
-One cell, one seed (seed k of the grid, bit-for-bit the same iterations):
+Two cells (one program), or one cell and one seed (seed k of the grid):
+    python -m experiments.fc_grid --activation=relu
     python -m experiments.fc_grid --activation=relu --loss=ce --seeds=1 --first_seed=7
 GPU: the same command; add --seeds=1024 for a tighter ranking.
 
-Expected result: the activation x loss ordering of the medians; at the default (XOR with a margin,
-2-16-1, plain SGD, full batch) every cell reaches 100% far sooner than the seed's numbers, and the
-summary says which of the seed's pairwise orderings the data supports.
+Runtime: ~180 s on 2 CPU cores (CPU default). Measured: 361 s while other jobs loaded the 2 cores (load
+~8); the per-cell version took 64 s on an idle machine. `make results` re-measures it.
+
+Expected (CPU default): median iterations to 100% at each cell's best lr: sigmoid-l2 138, sigmoid-ce 178,
+relu-l2 10, relu-ce 10 (the seed: ~10000 / ~5000 / ~2500 / ~800), so the counts are contradicted. Ordering
+partly supported: sigmoid-l2 > sigmoid-ce contradicted (median log2 ratio -0.27), the four sigmoid > ReLU
+pairs supported, relu-l2 > relu-ce supported (0.38). CE more robust: contradicted for ReLU (relu-ce
+reaches 100% at 2 fewer learning rates per seed; at lr 10 in 3% of seeds). ReLU's hidden-layer gradient
+at step 0 is 2.19 log2 units above sigmoid's (supported), yet 35% of relu-ce runs get a dead unit.
+
+The one program's float32 values can differ from the per-cell programs' in the last bit (XLA fuses the
+all-branch program differently); where training is chaotic (lr >= 3) that moves some hit steps: 117 of the
+1,536 models of the default grid differ from the per-cell run, all at lr >= 3 (medians by <= 10 iterations).
 """
 
 from __future__ import annotations
 
-import itertools
-import time
+import dataclasses
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags, logging
+from absl import app, flags
 
 import jaxdl  # noqa: F401  (sets the host device count before jax starts)
-from jaxdl import binary, cli, engine, io, losses, optim, plots, provenance, stats
+from jaxdl import binary, cells, config, engine, experiment, grid, losses, optim, plots, stats
 from jaxdl.data.toy import TOY_DATASETS, make_toy
 from jaxdl.models.mlp import MLP
+from jaxdl.summary import Claim, Figure, Summary, Table
 
-ACTIVATIONS = ("sigmoid", "relu")
-LOSSES = tuple(losses.BINARY_LOSSES)
+ACTIVATIONS = ("sigmoid", "relu", "tanh", "none")
 # The seed's iterations per cell (slowest first), as printed in report 000, section 2.5.
 SEED_ITERATIONS = {("sigmoid", "l2"): 10000, ("sigmoid", "ce"): 5000, ("relu", "l2"): 2500, ("relu", "ce"): 800}
-
-FLAGS = flags.FLAGS
-flags.DEFINE_enum("activation", "all", [*ACTIVATIONS, "all"], "Hidden activation; 'all' runs both.")
-flags.DEFINE_enum("loss", "all", [*LOSSES, "all"], "Loss on the sigmoid output; 'all' runs both.")
-flags.DEFINE_enum("dataset", "xor", list(TOY_DATASETS), "2-D binary dataset (each has a margin).")
-flags.DEFINE_integer("num_points", 200, "Training points.")
-flags.DEFINE_float("margin", 0.1, "Gap around the true boundary, so 100% accuracy is reachable.")
-flags.DEFINE_integer("data_seed", 0, "Seed of the dataset (fixed across models).")
-cli.define_list("hidden", "16", "Hidden widths, e.g. 16 or 16,16.", cast=int, kind="an integer",
-                strictly_positive=True)
-flags.DEFINE_enum("optimizer", "sgd", list(optim.OPTIMIZERS), "Optimizer (full batch).")
-cli.define_list("lr", "0.1,0.3,1,3,10,30", "Learning rate, or a comma list to sweep.", strictly_positive=True)
-flags.DEFINE_integer("seeds", 64, "Seeds per (cell, learning rate).")
-flags.DEFINE_integer("first_seed", 0, "First seed id; seed k alone: --first_seed=k --seeds=1.")
-flags.DEFINE_integer("steps", 10000, "Maximum iterations; a model not at 100% by then is censored.")
-flags.DEFINE_integer("record_every", 10, "Record loss/accuracy curves every this many steps.")
-flags.DEFINE_integer("chunk_steps", 1000, "Steps per compiled chunk (progress/early stop between).")
-flags.DEFINE_string("out", "results/fc_grid", "Output directory.")
-for _name in ("num_points", "seeds", "steps", "record_every", "chunk_steps"):
-    cli.positive(_name)
-flags.register_validator("first_seed", lambda v: v >= 0, message="--first_seed must be >= 0")
-flags.register_validator("margin", lambda v: 0 <= v < 1, message="--margin must be in [0, 1)")
+# Pairwise ordering margin: a median ratio of iterations within 1.25x reads "no difference" next to the
+# seed's claimed factors of 2x to 3x between neighbouring cells.
+ORDER_MARGIN = float(np.log2(1.25))
+# Gradient norms within 10% of each other (log2(1.1)) are the same scale: "vanishing" means orders of magnitude.
+GRAD_MARGIN = float(np.log2(1.1))
+# Step times within 10% are the same cost: less than run-to-run timing noise on a shared machine.
+TIME_MARGIN = 0.10
 
 
-def run_cell(activation, loss, data, hidden, lrs, seed_ids, trainer_kwargs):
-    """Trains seeds x lrs models of one cell. Returns the engine Result (models ordered lr-major)."""
-    model = MLP(features=(*hidden, 1), activation=activation)
-    task = binary.make_task(model, loss, FLAGS.optimizer, input_dim=2)
-    trainer = engine.make_train(task, **trainer_kwargs)
-    keys = engine.seed_keys(np.tile(seed_ids, len(lrs)))
-    hparams = {"lr": np.repeat(np.asarray(lrs, np.float32), len(seed_ids))}
-    # Every model either reached 100% or diverged: later chunks would change nothing we report.
-    done = lambda state: bool(np.all(np.asarray(state["task"]["hit_step"]) >= 0))
-    return model, trainer(keys, hparams, data, stop_early=done, label=f"{activation}-{loss}")
+@dataclasses.dataclass(frozen=True)
+class Config(config.Common):
+    out: str = config.field("results/fc_grid", "Output directory.")
+    activation: tuple[str, ...] = config.field(("sigmoid", "relu"), "Hidden activations (comma list).",
+                                               choices=ACTIVATIONS)
+    loss: tuple[str, ...] = config.field(("l2", "ce"), "Losses on the sigmoid output (comma list).",
+                                         choices=tuple(losses.BINARY_LOSSES))
+    dataset: str = config.field("xor", "2-D binary dataset (each has a margin).", choices=tuple(TOY_DATASETS))
+    num_points: int = config.field(200, "Training points.", lower=1)
+    margin: float = config.field(0.1, "Gap around the true boundary, so 100% accuracy is reachable.", lower=0)
+    data_seed: int = config.field(0, "Seed of the dataset (fixed across models).")
+    hidden: tuple[int, ...] = config.field((16,), "Hidden widths, e.g. 16 or 16,16.", lower=1)
+    optimizer: str = config.field("sgd", "Optimizer (full batch).", choices=optim.OPTIMIZERS)
+    lr: tuple[float, ...] = config.field((0.1, 0.3, 1.0, 3.0, 10.0, 30.0), "Learning rates to sweep.",
+                                         lower=0, strict=True)
+    seeds: int = config.field(64, "Seeds per (cell, learning rate).", lower=1)
+    steps: int = config.field(10000, "Maximum iterations; a model not at 100% by then is censored.", lower=1)
+    record_every: int = config.field(10, "Record curves and gradient diagnostics every this many steps.", lower=1)
+    time_models: int = config.field(64, "Models per timed step for the per-activation step cost (0: skip).",
+                                    lower=0)
+
+    def validate(self):
+        if self.margin >= 1:
+            raise flags.ValidationError(f"--margin={self.margin}: must be < 1")
+        cells.validate_grid(self, ("activation", "loss", "lr"))
 
 
-def summarize_cell(activation, loss, model, result, lrs, seed_ids):
-    """Per-lr statistics of one cell; its curves and a decision-boundary panel at its best lr."""
-    hit = result.state["hit_step"].reshape(len(lrs), -1)
-    diverged = result.diverged.reshape(len(lrs), -1)
-    iters = stats.censored_iterations(hit, FLAGS.steps)
-    by_lr = [{"lr": lr, **stats.censored_stats(iters[i], hit[i], diverged[i], FLAGS.steps),
-              "iterations": iters[i].astype(int).tolist()} for i, lr in enumerate(lrs)]
-    best = min(range(len(lrs)), key=lambda i: (by_lr[i]["median"], -by_lr[i]["fraction_reached"]))
-    cell = {"activation": activation, "loss": loss, "best_lr": lrs[best], "by_lr": by_lr,
-            "best_lr_at_grid_edge": len(lrs) > 1 and best in (0, len(lrs) - 1),
-            "best": {k: v for k, v in by_lr[best].items() if k != "iterations"},
-            "best_iterations": by_lr[best]["iterations"]}
-    first = best * len(seed_ids)  # models are lr-major: this is the first seed at the best lr
-    rows = slice(first, first + len(seed_ids))
-    curve = (result.record_steps, result.metrics["acc"][rows], result.metrics["loss"][rows])
-    params = jax.tree.map(lambda a: a[first], result.state["params"])
-
-    def predict(points):
-        return jax.nn.sigmoid(model.apply({"params": params}, points)[:, 0])
-
-    panel = (predict, f"seed {seed_ids[0]}, lr {lrs[best]:g}: {iters[best][0]:.0f} iterations")
-    logging.info("%s-%s: best lr %g, median %.0f iterations, %d/%d reached", activation, loss, lrs[best],
-                 by_lr[best]["median"], int((hit[best] >= 0).sum()), len(seed_ids))
-    return cell, curve, panel
+config.define_flags(Config)
 
 
-def ordering_verdict(cells: list[dict]) -> dict:
-    """Our ranking (median iterations at each cell's best lr) vs the seed's, and each pairwise claim
-    tested on paired seeds: seed k starts every cell from the same initial weights, so the per-seed
-    difference in iterations isolates the activation/loss effect."""
-    by_cell = {(c["activation"], c["loss"]): c for c in cells}
-    seed_order = [c for c in sorted(SEED_ITERATIONS, key=SEED_ITERATIONS.get, reverse=True) if c in by_cell]
-    ours = sorted(seed_order, key=lambda c: by_cell[c]["best"]["median"], reverse=True)
-    pairs = []
-    for slow, fast in itertools.combinations(seed_order, 2):  # the seed says `slow` needs more iterations
-        diff = np.asarray(by_cell[slow]["best_iterations"], float) - np.asarray(by_cell[fast]["best_iterations"])
-        lo, hi = stats.bootstrap_ci(diff)
-        verdict = "supported" if lo > 0 else "contradicted" if hi < 0 else "not resolved (CI contains 0)"
-        pairs.append({
-            "seed_claim": f"{'-'.join(slow)} needs more iterations than {'-'.join(fast)}",
-            "median_paired_difference": float(np.median(diff)),
-            "ci95": [lo, hi],
-            "fraction_of_seeds_agreeing": float(np.mean(diff > 0)),
-            "verdict": verdict,
-        })
-    # The seed presumably used one learning rate for every cell: the ranking at each common lr.
-    at_lr = []
-    for i, row in enumerate(by_cell[seed_order[0]]["by_lr"]):
-        order = sorted(seed_order, key=lambda c: by_cell[c]["by_lr"][i]["median"], reverse=True)
-        at_lr.append({"lr": row["lr"], "order_slowest_first": ["-".join(c) for c in order],
-                      "order_reproduced": order == seed_order})
-    return {
-        "order_at_each_lr": at_lr,
-        "seed_order_slowest_first": ["-".join(c) for c in seed_order],
-        "our_order_slowest_first": ["-".join(c) for c in ours],
-        "order_reproduced": ours == seed_order,
-        "pairs": pairs,
-    }
+def make_grid(cfg) -> grid.Grid:
+    return grid.Grid(cfg.seed_ids, activation=range(len(cfg.activation)), loss=range(len(cfg.loss)), lr=cfg.lr)
 
 
-def ordering_claim(v: dict) -> dict:
-    """The seed's ordering claim, for the claims audit of `make results`."""
-    verdicts = [p["verdict"] for p in v["pairs"]]
-    supported, contradicted = verdicts.count("supported"), verdicts.count("contradicted")
-    if contradicted == 0 and supported == len(verdicts):
-        verdict = "supported"
-    elif supported == 0 and contradicted > 0:
-        verdict = "contradicted"
-    elif contradicted > 0:
-        verdict = "partly supported"
-    else:
-        verdict = "not resolved"
-    common = sum(r["order_reproduced"] for r in v["order_at_each_lr"])
-    ours = (f"order at each cell's best lr: {' > '.join(v['our_order_slowest_first'])}; "
-            f"{supported}/{len(verdicts)} pairwise claims supported, {contradicted} contradicted (paired seeds); "
-            f"seed's order holds at {common}/{len(v['order_at_each_lr'])} common learning rates")
-    return {"id": "fc_ordering", "ours": ours, "verdict": verdict}
+def data_of(cfg):
+    x, y = make_toy(cfg.dataset, cfg.num_points, cfg.data_seed, cfg.margin)
+    return jnp.asarray(x), jnp.asarray(y, jnp.float32)
 
 
-def summary_markdown(summary: dict) -> str:
-    f = summary["flags"]
-    lines = [
-        "# Fully connected grid: iterations to 100% training accuracy",
-        "",
-        f"Data: `{f['dataset']}` ({f['num_points']} points, margin {f['margin']}), network 2-"
-        f"{f['hidden'].replace(',', '-')}-1, {f['optimizer']} full batch, {f['seeds']} seeds per "
-        f"(cell, lr), max {f['steps']} steps. Censored = never reached 100% (counted at the max).",
-        "",
-        "| cell | lr | median iters | IQR | 95% CI of median | reached | diverged |",
-        "|---|---|---|---|---|---|---|",
+def model_of(cfg, activation) -> MLP:
+    return MLP(features=(*cfg.hidden, 1), activation=activation)
+
+
+def run(cfg) -> dict:
+    data, g = data_of(cfg), make_grid(cfg)
+    task = binary.make_task(model_of(cfg, cfg.activation), cfg.loss, cfg.optimizer, input_dim=2,
+                            diagnose_every=cfg.record_every)
+    trainer = engine.make_train(task, steps=cfg.steps, chunk_steps=cfg.chunk_steps, record_every=cfg.record_every,
+                                group=cfg.engine_group(engine.default_group()))
+    # Stop once every model reached 100% or diverged: later chunks change nothing we report.
+    result = trainer(g.keys, g.hparams, data, done=lambda s: s["hit_step"] >= 0, label="fc_grid")
+    timing = binary.step_seconds(lambda a: model_of(cfg, a), cfg.loss[-1], data, cfg.activation,
+                                 models=cfg.time_models) if cfg.time_models else {}
+    return {"grid": result, "step_seconds": timing}
+
+
+def analyse(cfg, out: dict) -> Summary:
+    result, g, lrs = out["grid"], make_grid(cfg), list(cfg.lr)
+    hit, div = g.reshape(result.state["hit_step"]), g.reshape(result.diverged)
+    names = [(a, lo) for a in cfg.activation for lo in cfg.loss]
+    label = "-".join
+    flat = (len(names), len(lrs), cfg.seeds)  # cells in `names` order (activation-major, as the grid)
+    rows = {c: cells.by_lr(h, d, lrs, cfg.steps) for c, h, d in zip(names, hit.reshape(flat), div.reshape(flat),
+                                                                   strict=True)}
+    best = {c: cells.best_lr_index(rows[c]) for c in names}
+    at_best = {c: np.asarray(rows[c][best[c]]["iterations"]) for c in names}
+    table = Table("Iterations to 100% training accuracy", ["cell", "lr", "median iters", "IQR", "95% CI of median",
+                                                         "reached", "diverged"], [
+        [label(c), f"{r['lr']:g}" + (" **(best)**" if i == best[c] else ""),
+         (">= " if r["median_censored"] else "") + f"{r['median']:.0f}", f"{r['q25']:.0f}-{r['q75']:.0f}",
+         f"{r['ci95'][0]:.0f}-{r['ci95'][1]:.0f}", f"{100 * r['fraction_reached']:.0f}%", r["diverged"]]
+        for c in names for i, r in enumerate(rows[c])],
+        note="Censored = never reached 100% (counted at the max). Bootstrap 95% CI of the median.")
+    seed_cells = [c for c in sorted(SEED_ITERATIONS, key=SEED_ITERATIONS.get, reverse=True) if c in names]
+    claims, tables, notes = [], [table], []
+    if len(seed_cells) > 1:
+        claims += ordering_claims(cfg, rows, best, at_best, seed_cells, tables)
+    claims += reason_claims(cfg, out, g, names, hit, tables)
+    def best_runs(*keys):  # recorded curves of each cell's best lr: cell -> (steps, [seeds, records] per key)
+        return {c: (result.record_steps, *(g.reshape(result.metrics[k])[cfg.activation.index(c[0]),
+                                                                       cfg.loss.index(c[1]), best[c]] for k in keys))
+                for c in names}
+
+    curves, diag = best_runs("acc", "loss"), best_runs("grad_norm", "flat", "dead")
+    x, y = (np.asarray(v) for v in data_of(cfg))
+    panels = {c: boundary_panel(cfg, result, g, c, lrs[best[c]], at_best[c][0]) for c in names}
+    steps = cfg.steps
+    figures = [
+        Figure("curves.png", lambda p: plots.curves(curves, steps, p), "curves"),
+        Figure("iterations.png", lambda p: plots.iteration_distributions(
+            at_best, steps, p, title="Iterations to 100% training accuracy at each cell's best lr"), "iterations"),
+        Figure("boundaries.png", lambda p: plots.decision_boundaries(panels, x, y, p), "boundaries"),
+        Figure("gradients.png", lambda p: plots.hidden_gradients(diag, p, title="Hidden layer at each cell's "
+                                                                 "best lr"), "gradients"),
     ]
-    for cell in summary["cells"]:
-        for row in cell["by_lr"]:
-            mark = " **(best)**" if row["lr"] == cell["best_lr"] else ""
-            med = f">= {row['median']:.0f}" if row["median_censored"] else f"{row['median']:.0f}"
-            lines.append(
-                f"| {cell['activation']}-{cell['loss']} | {row['lr']:g}{mark} | {med} | "
-                f"{row['q25']:.0f}-{row['q75']:.0f} | {row['ci95'][0]:.0f}-{row['ci95'][1]:.0f} | "
-                f"{100 * row['fraction_reached']:.0f}% | {row['diverged']} |"
-            )
-    v = summary["verdict"]
-    lines += [
-        "",
-        "## Seed claim vs our measurement",
-        "",
-        "| cell | seed's iterations | ours (median at best lr, 95% CI) |",
-        "|---|---|---|",
-    ]
-    for cell in summary["cells"]:
-        b = cell["best"]
-        seed = SEED_ITERATIONS[(cell["activation"], cell["loss"])]
-        lines.append(f"| {cell['activation']}-{cell['loss']} | ~{seed} | {b['median']:.0f} "
-                     f"({b['ci95'][0]:.0f}-{b['ci95'][1]:.0f}) |")
-    lines += [
-        *[f"\nNote: {c['activation']}-{c['loss']}'s best lr is at the edge of the --lr grid; widen it." for c in
-          summary["cells"] if c["best_lr_at_grid_edge"]],
-        "",
-        f"Seed order (slowest first): {' > '.join(v['seed_order_slowest_first'])}  ",
-        f"Our order (slowest first): {' > '.join(v['our_order_slowest_first'])}  ",
-        f"**Ordering reproduced at each cell's best lr: {'yes' if v['order_reproduced'] else 'no'}.**",
-        "",
-        "At one common learning rate for all cells (ties broken arbitrarily; censored medians tie at the max):",
-        "",
-        "| lr | order (slowest first) | seed's order? |",
-        "|---|---|---|",
-        *[f"| {r['lr']:g} | {' > '.join(r['order_slowest_first'])} | {'yes' if r['order_reproduced'] else 'no'} |"
-          for r in v["order_at_each_lr"]],
-        "",
-        "Pairwise claims, tested per seed (same initial weights in every cell): median of the paired "
-        "difference in iterations, its bootstrap 95% CI, and the share of seeds that agree.",
-        "",
-        "| seed's pairwise claim | median difference (95% CI) | seeds agreeing | verdict |",
-        "|---|---|---|---|",
-        *[f"| {p['seed_claim']} | {p['median_paired_difference']:.0f} ({p['ci95'][0]:.0f} to {p['ci95'][1]:.0f}) "
-          f"| {100 * p['fraction_of_seeds_agreeing']:.0f}% | {p['verdict']} |" for p in v["pairs"]],
-        "",
-        f"Wall time {summary['provenance']['wall_s']:.1f} s (compile {summary['provenance']['compile_s']:.1f}"
-        f" s) on {summary['provenance']['device']['device_count']} x "
-        f"{summary['provenance']['device']['device_kind']}; {summary['model_steps']:,} model-steps.",
-        "",
-        "![curves](curves.png) ![iterations](iterations.png) ![boundaries](boundaries.png)",
-        "",
-    ]
-    return "\n".join(lines)
+    notes += [f"Note: {label(c)}'s best lr is at the edge of the --lr grid; widen it." for c in names
+              if len(lrs) > 1 and best[c] in (0, len(lrs) - 1)]
+    setup = (f"Data: `{cfg.dataset}` ({cfg.num_points} points, margin {cfg.margin}), network 2-"
+             f"{'-'.join(map(str, cfg.hidden))}-1, {cfg.optimizer} full batch, {cfg.seeds} seeds per (cell, lr), "
+             f"max {cfg.steps} steps; every cell x lr x seed in one compiled program; "
+             f"{result.steps_run * g.size:,} model-steps.")
+    data = {"cells": [{"activation": a, "loss": lo, "best_lr": lrs[best[(a, lo)]], "by_lr": rows[(a, lo)]}
+                      for a, lo in names], "step_seconds": out["step_seconds"],
+            "model_steps": result.steps_run * g.size}
+    return Summary("fc_grid", "Fully connected grid: iterations to 100% training accuracy", setup, tables, claims,
+                   notes, figures, data)
 
 
-def main(argv):
-    out = cli.start(argv, FLAGS.out)
-    hidden, lrs = cli.parse("hidden", int), cli.parse("lr", float)
-    seed_ids = np.arange(FLAGS.first_seed, FLAGS.first_seed + FLAGS.seeds)
-    x, y = make_toy(FLAGS.dataset, FLAGS.num_points, FLAGS.data_seed, FLAGS.margin)
-    data = (jnp.asarray(x), jnp.asarray(y, jnp.float32))
-    trainer_kwargs = dict(steps=FLAGS.steps, chunk_steps=FLAGS.chunk_steps, record_every=FLAGS.record_every,
-                          group=engine.default_group())
-
-    t0 = time.perf_counter()
-    cells, curves, panels, compile_s, model_steps = [], {}, {}, 0.0, 0
-    for activation, loss in itertools.product(cli.expand_choice(FLAGS.activation, ACTIVATIONS),
-                                              cli.expand_choice(FLAGS.loss, LOSSES)):
-        model, result = run_cell(activation, loss, data, hidden, lrs, seed_ids, trainer_kwargs)
-        compile_s += result.compile_s
-        model_steps += result.steps_run * len(seed_ids) * len(lrs)
-        cell, curves[(activation, loss)], panels[(activation, loss)] = summarize_cell(
-            activation, loss, model, result, lrs, seed_ids)
-        cells.append(cell)
-    wall_s = time.perf_counter() - t0
-
-    summary = {
-        "experiment": "fc_grid",
-        "metric": "iterations to reach 100% training accuracy (censored at --steps)",
-        "cells": cells,
-        "verdict": ordering_verdict(cells),
-        "model_steps": model_steps,
-        "flags": cli.flag_dict(FLAGS, names=_FLAG_NAMES),
-        "provenance": provenance.collect(wall_s=wall_s, compile_s=compile_s),
-    }
-    summary["provenance"]["flags"] = summary["flags"]
-    summary["claims"] = [ordering_claim(summary["verdict"])]
-    io.write_json(out / "summary.json", summary)
-    io.write_text(out / "summary.md", summary_markdown(summary))
-    plots.curves(curves, FLAGS.steps, out / "curves.png")
-    plots.iteration_distributions({(c["activation"], c["loss"]): c["best_iterations"] for c in cells},
-                                  FLAGS.steps, out / "iterations.png",
-                                  title="Iterations to 100% training accuracy at each cell's best lr")
-    plots.decision_boundaries(panels, x, y, out / "boundaries.png")
-    logging.info("wrote %s (%.1f s)", out, wall_s)
-    print(summary_markdown(summary))
+def boundary_panel(cfg, result, g, cell, lr, iterations):
+    a, lo = cfg.activation.index(cell[0]), cfg.loss.index(cell[1])
+    first = g.index(activation=a, loss=lo, lr=lr).start
+    params = jax.tree.map(lambda v: v[first], result.state["params"])
+    model = model_of(cfg, cfg.activation)
+    return (lambda pts: jax.nn.sigmoid(binary.logits(model, params, pts, a)),
+            f"seed {cfg.first_seed}, lr {lr:g}: {iterations:.0f} iterations")
 
 
-_FLAG_NAMES = ("activation", "loss", "dataset", "num_points", "margin", "data_seed", "hidden", "optimizer",
-               "lr", "seeds", "first_seed", "steps", "record_every", "chunk_steps", "out")
+def ordering_claims(cfg, rows, best, at_best, seed_cells, tables) -> list[Claim]:
+    label = "-".join
+    medians = {c: rows[c][best[c]]["median"] for c in seed_cells}
+    tables.append(Table("Seed's iterations vs ours", ["cell", "seed's iterations", "ours: median at best lr (95% CI)"],
+                        [[label(c), f"~{SEED_ITERATIONS[c]}", f"{medians[c]:.0f} ({rows[c][best[c]]['ci95'][0]:.0f}-"
+                          f"{rows[c][best[c]]['ci95'][1]:.0f})"] for c in seed_cells]))
+    pairs = cells.pairwise(at_best, seed_cells, ORDER_MARGIN)
+    tables.append(Table("Pairwise ordering, paired by seed at each cell's best lr (log2 iterations)",
+                        ["seed's claim", "median log2 ratio (95% CI)", "seeds agreeing", "verdict"],
+                        [[f"{label(p['slow'])} > {label(p['fast'])}", f"{p['paired'].median:.2f} ("
+                          f"{p['paired'].ci95[0]:.2f} to {p['paired'].ci95[1]:.2f})",
+                          f"{100 * p['paired'].fraction_agreeing:.0f}%", p["paired"].verdict] for p in pairs],
+                        note=f"Margin δ = log2(1.25) = {ORDER_MARGIN:.2f}: a median ratio within 1.25x is no "
+                             "ordering, against the seed's 2x-3x between neighbours."))
+    at_lr = [(lr, cells.order_with_ties({c: rows[c][i]["median"] for c in seed_cells}))
+             for i, lr in enumerate(cfg.lr)]
+    tables.append(Table("Order at one common learning rate (ties are ties)", ["lr", "order (slowest first)",
+                                                                             "seed's order?"],
+                        [[f"{lr:g}", cells.order_text(o, label), "yes" if [g for g in o] == [[c] for c in seed_cells]
+                          else "no"] for lr, o in at_lr]))
+    verdict = stats.combine([p["paired"].verdict for p in pairs])
+    held = sum(o == [[c] for c in seed_cells] for _, o in at_lr)
+    ours = (f"at each cell's best lr: {cells.order_text(cells.order_with_ties(medians), label)} (medians "
+            + ", ".join(f"{label(c)} {medians[c]:.0f}" for c in seed_cells) + f"); pairwise (log2 ratio, δ = "
+            f"{ORDER_MARGIN:.2f}): " + "; ".join(f"{label(p['slow'])} > {label(p['fast'])} {p['paired'].verdict}"
+                                               for p in pairs)
+            + f"; the seed's strict order holds at {held}/{len(at_lr)} common lrs")
+    evidence = {f"{label(p['slow'])}>{label(p['fast'])}": dataclasses.asdict(p["paired"]) for p in pairs}
+    ratio = {c: SEED_ITERATIONS[c] / max(medians[c], 1) for c in seed_cells}
+    counts = Claim("fc_iteration_counts", "ours (median at each cell's best lr): " + ", ".join(
+        f"{label(c)} {medians[c]:.0f} vs ~{SEED_ITERATIONS[c]} ({ratio[c]:.0f}x fewer)" for c in seed_cells),
+        "contradicted" if min(ratio.values()) > 2 else "not resolved",
+        {"medians": {label(c): medians[c] for c in seed_cells}})
+    return [Claim("fc_ordering", ours, verdict, evidence), counts]
+
+
+def reason_claims(cfg, out, g, names, hit, tables) -> list[Claim]:
+    """ce_more_robust, relu_no_vanishing_gradient, relu_cheaper (only with the cells they need)."""
+    claims, label = [], "-".join
+    reliable = {c: cells.reliable_lrs(hit[cfg.activation.index(c[0]), cfg.loss.index(c[1])], cfg.lr) for c in names}
+    tables.append(Table("Learning rates at which >= 90% of seeds reach 100%", ["cell", "lrs", "count"],
+                        [[label(c), ", ".join(f"{v:g}" for v in reliable[c]) or "none", len(reliable[c])]
+                         for c in names]))
+    if {"l2", "ce"} <= set(cfg.loss):
+        parts = []
+        for a in cfg.activation:
+            per_seed = {lo: (hit[cfg.activation.index(a), cfg.loss.index(lo)] >= 0).sum(0) for lo in ("ce", "l2")}
+            parts.append((a, stats.paired(per_seed["ce"], per_seed["l2"], claimed_sign=1, margin=0.5)))
+        claims.append(Claim("ce_more_robust", "learning rates (of the grid) at which a seed reaches 100%, CE minus "
+                            "L2, paired by seed (δ = 0.5: less than one lr of the grid): " + "; ".join(
+                                f"{a}: {p.describe()}, {p.verdict}" for a, p in parts) + "; lrs with >= 90% of "
+                            "seeds reaching: " + ", ".join(f"{label(c)} {len(reliable[c])}" for c in names),
+                            stats.combine([p.verdict for _, p in parts]),
+                            {a: dataclasses.asdict(p) for a, p in parts}))
+    return claims + gradient_claims(cfg, out, g, names, tables)
+
+
+def gradient_claims(cfg, out, g, names, tables) -> list[Claim]:
+    m, label, claims = out["grid"].metrics, "-".join, []
+    norm0 = g.reshape(m["grad_norm"][:, 0])  # [A, L, lrs, seeds]: step 0 (the same at every lr)
+    flat, dead = g.reshape(m["flat"][:, 1:]), g.reshape(m["dead"][:, 1:])
+    rows = []
+    for c in names:
+        a, lo = cfg.activation.index(c[0]), cfg.loss.index(c[1])
+        rows.append([label(c), float(np.median(norm0[a, lo, 0])), 100 * float(np.median(flat[a, lo].max(-1))),
+                     100 * float(np.median(dead[a, lo].max(-1))), 100 * float(np.mean(dead[a, lo].max(-1) > 0))])
+    tables.append(Table("Hidden layer: gradient norm at step 0, flat (act'(z) < 0.01) and dead units over training",
+                        ["cell", "grad norm, step 0 (median)", "max flat pairs % (median)",
+                         "max dead units % (median)", "runs with a dead unit %"], rows,
+                        formats=[None, ".3g", ".0f", ".0f", ".0f"]))
+    if {"sigmoid", "relu"} <= set(cfg.activation):
+        s, r = cfg.activation.index("sigmoid"), cfg.activation.index("relu")
+        parts = [(lo, stats.paired(np.log2(norm0[r, i, 0]), np.log2(norm0[s, i, 0]), margin=GRAD_MARGIN))
+                 for i, lo in enumerate(cfg.loss)]
+        claims.append(Claim("relu_no_vanishing_gradient", "hidden-layer gradient norm at step 0, ReLU vs sigmoid, "
+                            "same initial weights (log2 ratio, δ = log2 1.1): " + "; ".join(
+                                f"{lo}: {p.describe()}, {p.verdict}" for lo, p in parts)
+                            + "; dead ReLU units (flat on every point) in "
+                            + ", ".join(f"{r_[0]} {r_[4]:.0f}%" for r_ in rows if "relu" in r_[0]) + " of runs",
+                            stats.combine([p.verdict for _, p in parts]),
+                            {lo: dataclasses.asdict(p) for lo, p in parts}))
+    t = out["step_seconds"]
+    if {"sigmoid", "relu"} <= set(t):
+        p = stats.paired(t["sigmoid"], t["relu"], claimed_sign=1, margin=TIME_MARGIN * float(np.median(t["relu"])))
+        tables.append(Table("Seconds per training step, each activation in turn (vmapped models)",
+                            ["activation", "median µs per step", "repeats"],
+                            [[a, 1e6 * float(np.median(v)), len(v)] for a, v in t.items()], formats=[None, ".1f"]))
+        claims.append(Claim("relu_cheaper", f"sigmoid minus ReLU step time, {cfg.time_models} models, "
+                            f"{p.describe(' s', '.2g', 'timing repeats')} (δ = 10% of ReLU's); measured, but "
+                            "per-step cost cannot explain the seed's ranking: it counts iterations, not seconds",
+                            p.verdict,
+                            dataclasses.asdict(p)))
+    return claims
+
+
+main = experiment.main(Config, run, analyse, name="fc_grid")
 
 if __name__ == "__main__":
     app.run(main)

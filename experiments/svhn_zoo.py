@@ -24,10 +24,12 @@ the seed's SVHN ranking is not testable, and the report says so. Real SVHN: prep
 tfds (see jaxdl.data) and pass --dataset=svhn_cropped. 28x28 datasets (fashion_mnist, mnist5k) are
 zero-padded to 32x32.
 
-Command (CPU default: svhn_synth 20,000 train / 200 test, 2 seeds, batch 16, per-model budgets from
-5,000 steps (4 epochs) for LeNet-5 down to 2 for the ResNets; 5.5 min on 2 idle cores, of which ~3 min
-is compiling and testing. LeNet-5 reaches ~95%; the deeper nets stay at chance (AlexNet still does at 400 steps), so
-their numbers mean nothing but "it runs, checkpoints and reports"):
+Command (CPU default: svhn_synth 20,000 train / 200 test, 2 seeds, batch 16, per-model budgets
+(CPU_STEPS: LeNet-5 3,000 steps, AlexNet 400, VGG-16 120, ResNet-18 120, ResNet-50 16, ResNet-101 8),
+then the skip-connection gradient measurement (ResNet-18/50, 6 initialisations). Measured once, on 2
+heavily shared cores (load ~8, a partial run): LeNet-5 91% test (105 s training), AlexNet 12% (289 s):
+still at chance after 400 steps at the recipe's batch-16 learning rate; the deeper nets' budgets were
+not measured to the end. Expected result: see results/svhn_zoo/summary.md):
     python -m experiments.svhn_zoo
 Resumable:
     python -m experiments.svhn_zoo --workdir=/tmp/zoo        # kill it, rerun: it continues
@@ -65,11 +67,10 @@ FLAGS = flags.FLAGS
 ZOO = ("lenet5", "alexnet", "vgg16", "resnet18", "resnet50", "resnet101")
 SEED_REPORT = {"lenet5": "97%", "vgg16": "96%", "alexnet": "95%", "resnet18": "88-91%", "resnet50": "88-91%",
                "resnet101": "88-91%"}
-# CPU budgets: steps per model at batch 16 so that the whole zoo fits ~6 min on 2 cores. Measured
-# training throughput on 2 idle cores, 2 seeds (images/s, this experiment's table): LeNet-5 ~7,000,
-# AlexNet ~100, VGG-16 ~15, ResNet-18 ~9, ResNet-50 ~2, ResNet-101 ~1; compiling ResNet-50/101 costs
-# ~1 min each on top, so the deep nets get a few steps only.
-CPU_STEPS = {"lenet5": 5000, "alexnet": 100, "vgg16": 4, "resnet18": 2, "resnet50": 2, "resnet101": 2}
+# CPU budgets: steps per model at batch 16, 2 seeds, meant as roughly equal training wall time (~1 min
+# each on 2 idle cores) for the deep nets, from training throughput with jaxdl.models.scan_conv's
+# convolutions (benchmarks/zoo_bench.py); LeNet-5 needs far less. Compiling ResNet-50/101 adds ~1 min.
+CPU_STEPS = {"lenet5": 3000, "alexnet": 400, "vgg16": 120, "resnet18": 120, "resnet50": 16, "resnet101": 8}
 # Dense bf16 peak FLOP/s per chip, for the model-FLOPs utilisation on GPU (vendor data sheets, SXM).
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12}
 
@@ -117,8 +118,16 @@ def define_experiment_flags() -> None:
                         "the same flags resumes; other flags are refused. Default: no checkpoints.")
     flags.DEFINE_float("chunk_sleep_s", 0.0, "Sleep after each chunk's checkpoint (for tests and demos that "
                        "kill a run mid-way).")
+    flags.DEFINE_list("skip_models", list(SKIP_MODELS), "ResNets whose per-block gradient norms at initialisation "
+                      "are measured with and without skip connections (issue #19); empty: none. Choices: "
+                      "resnet18, resnet34, resnet50, resnet101.")
+    flags.DEFINE_integer("skip_seeds", SKIP_SEEDS, "Seeds (initialisations) for the skip measurement; the paired "
+                         "sign test needs at least 6 to decide.")
     flags.DEFINE_string("out", "results/svhn_zoo", "Output directory.")
-    for name in ("seeds", "batch_size", "record_every", "chunk_steps"):
+    flags.register_validator(
+        "skip_models", lambda v: set(v) <= {"resnet18", "resnet34", "resnet50", "resnet101"},
+        message="--skip_models: choose from resnet18, resnet34, resnet50, resnet101 (comma-separated), or none")
+    for name in ("seeds", "batch_size", "record_every", "chunk_steps", "skip_seeds"):
         cli.positive(name)
     for name in ("train_size", "test_size", "steps", "first_seed", "crop_pad"):
         flags.register_validator(name, lambda v: v >= 0, message=f"--{name} must be >= 0")
@@ -282,6 +291,95 @@ def train_model(name: str, train, test, seed_ids, dtype, group, mesh) -> dict:
     return row
 
 
+# -- residual connections and vanishing gradients (issue #19) ---------------------------------------------
+
+SKIP_MODELS = ("resnet18", "resnet50")
+SKIP_SEEDS, SKIP_BATCH = 6, 32  # 6: the fewest seeds with which the paired sign test can decide
+
+
+def block_grad_norms(model, images: np.ndarray, labels: np.ndarray, seed_ids) -> np.ndarray:
+    """L2 norm of the training loss's gradient w.r.t. each residual block's parameters at initialisation,
+    in depth order: [seeds, blocks]. model: a jaxdl.models.ResNet; images: uint8 [B, H, W, 3]; BN in
+    training mode (batch statistics)."""
+    from jaxdl.data import batching
+    from jaxdl.losses import softmax_ce
+    from jaxdl.models import scan_conv
+
+    mean, std = batching.channel_stats(images)
+    x = (jnp.asarray(images, jnp.float32) / 255.0 - mean) / std
+    y = jnp.asarray(labels, jnp.int32)
+    fast = scan_conv.wrap_for_backend(model)
+
+    @jax.jit
+    def norms(key):
+        variables = model.init(key, x[:1], train=False)
+
+        def loss(params):
+            logits, _ = fast.apply({**variables, "params": params}, x, train=True, mutable=["batch_stats"])
+            return softmax_ce(logits, y)
+
+        grads = jax.grad(loss)(variables["params"])
+        sq = lambda tree: sum(jnp.sum(jnp.square(g)) for g in jax.tree.leaves(tree))  # noqa: E731
+        out = []
+        for i, count in enumerate(model.stage_sizes):
+            out.append(jnp.sqrt(sq(grads[f"stage{i}_block0"])))
+            if count > 1:  # the scanned blocks: parameters stacked on axis 0
+                per = jax.tree.map(lambda g: jnp.sum(jnp.square(g), axis=tuple(range(1, g.ndim))),
+                                   grads[f"stage{i}_blocks"])
+                out.extend(jnp.sqrt(sum(jax.tree.leaves(per))))
+        return jnp.stack(out)
+
+    return np.stack([np.asarray(norms(jax.random.key(int(s)))) for s in seed_ids])
+
+
+def skip_measurement(images: np.ndarray, labels: np.ndarray, models=SKIP_MODELS, seeds: int = SKIP_SEEDS) -> dict:
+    """Per-block gradient norms with and without skips for each model, and the claim's verdict: the
+    ratio first block / last block (log10) is larger with skips than without, paired per seed."""
+    rows, verdicts = {}, []
+    for name in models:
+        # Every block's last BN scale starts at 1 in both arms: a zero scale would make a skip-less block
+        # output 0 and cut every gradient below it.
+        with_skip, without = (block_grad_norms(get_model(name, 10, skip=skip, zero_init_last_bn=False), images,
+                                               labels, range(seeds)) for skip in (True, False))
+        log_ratio = {k: np.log10(v[:, 0] / v[:, -1]) for k, v in (("skip", with_skip), ("plain", without))}
+        test = stats.paired(log_ratio["skip"], log_ratio["plain"], claimed_sign=1)
+        verdicts.append(test.verdict)
+        rows[name] = {"blocks": int(with_skip.shape[1]), "grad_norms_skip": with_skip.tolist(),
+                      "grad_norms_plain": without.tolist(),
+                      "log10_first_over_last_skip": log_ratio["skip"].tolist(),
+                      "log10_first_over_last_plain": log_ratio["plain"].tolist(),
+                      "paired": dataclasses.asdict(test), "describe": test.describe(" decades")}
+    ours = "; ".join(
+        f"{n}: first/last block gradient norm {10 ** np.median(r['log10_first_over_last_skip']):.3g} with skips vs "
+        f"{10 ** np.median(r['log10_first_over_last_plain']):.3g} without (median of {seeds} seeds; "
+        f"{r['describe']})" for n, r in rows.items())
+    claim = {"id": "resnet_skips_vanishing", "ours": ours, "verdict": stats.combine(verdicts),
+             "seed_text": "residual connections help mitigate the vanishing gradient problem and enable training "
+                          "of very deep networks",
+             "rule": "stats.paired on log10(first-block / last-block gradient norm) at initialisation, with vs "
+                     "without skips, paired per seed (claimed: larger with skips)"}
+    return {"models": rows, "seeds": seeds, "batch": int(len(labels)), "claim": claim}
+
+
+def plot_skip_norms(skips: dict, path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(skips["models"]), figsize=(6.5 * len(skips["models"]), 4.5), squeeze=False)
+    for ax, (name, r) in zip(axes[0], skips["models"].items(), strict=True):
+        for key, label, color in (("grad_norms_skip", "with skips", "C0"), ("grad_norms_plain", "without", "C3")):
+            v = np.asarray(r[key])
+            depth = np.arange(1, v.shape[1] + 1)
+            ax.plot(depth, np.median(v, 0), "o-", color=color, label=f"{label} (median)")
+            ax.fill_between(depth, v.min(0), v.max(0), color=color, alpha=0.2)
+        ax.set(yscale="log", xlabel="residual block (input side -> output side)",
+               ylabel="|dL/d block parameters| at init", title=f"{name}: {skips['seeds']} seeds, range shaded")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Gradient norm per block at initialisation, batch of {skips['batch']} svhn_synth images")
+    fig.tight_layout()
+    io.save_figure(fig, path)
+
+
 # -- the table and the verdict ---------------------------------------------------------------------------
 
 def ranking_claim(rows: list[dict], synthetic: bool) -> dict:
@@ -350,10 +448,10 @@ def summary_markdown(summary: dict) -> str:
     if f["scale"] == "cpu" and not f["steps"] and not f["epochs"]:
         by_name = {r["model"]: r for r in summary["models"]}
         budgets = ", ".join(f"{n} {by_name[n]['steps']:,}" for n in ZOO if n in by_name)
-        lines += ["", f"CPU scale: each model gets a step budget (steps: {budgets}) that fits the whole zoo in "
-                  "about 6 minutes on two cores. Only LeNet-5 trains for whole epochs; the deeper nets get a few "
-                  "steps, so their accuracies say nothing about the architectures. The point of this run is that "
-                  "every model trains, checkpoints and reports; `--scale=full` on a GPU is the comparison."]
+        lines += ["", f"CPU scale: each model gets a step budget (steps: {budgets}), about equal training wall time "
+                  "for the deep nets, so that the whole zoo fits about 10 minutes on two cores; train s and "
+                  "images/s above are what each budget bought. These are budgets, not convergence: the "
+                  "accuracies say nothing about the architectures. `--scale=full` on a GPU is the comparison."]
     lines += [
         "",
         f"Train s: training wall time of all {f['seeds']} seeds (compile excluded); images/s: trained images "
@@ -367,7 +465,28 @@ def summary_markdown(summary: dict) -> str:
         "![loss curves](curves.png)",
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines + skip_markdown(summary.get("skip_gradients")))
+
+
+def skip_markdown(skips: dict | None) -> list[str]:
+    if not skips:
+        return []
+    claim = skips["claim"]
+    lines = ["## Residual connections and vanishing gradients", "",
+             f"Gradient norm of the training loss w.r.t. each residual block's parameters at initialisation, "
+             f"on one batch of {skips['batch']} training images (BN in training mode), {skips['seeds']} "
+             "initialisations, with the shortcuts and without them (`ResNet(skip=False)`: the same layers, every "
+             "block's last BN scale starting at 1 in both arms).", "",
+             "| model | blocks | median first / last block norm, with skips | without | paired test (log10 ratio) |",
+             "|---|---:|---:|---:|---|"]
+    for name, r in skips["models"].items():
+        lines.append(f"| {name} | {r['blocks']} | {10 ** np.median(r['log10_first_over_last_skip']):.3g} | "
+                     f"{10 ** np.median(r['log10_first_over_last_plain']):.3g} | {r['describe']} |")
+    lines += ["", "| seed's claim | ours | verdict |", "|---|---|---|",
+              f"| {claim['seed_text']} | {claim['ours']} | **{claim['verdict']}** |", "",
+              f"Rule: {claim['rule']}. A vanishing gradient would show as a first/last ratio far below 1 without "
+              "skips.", "", "![gradient norm per block](skip_gradients.png)", ""]
+    return lines
 
 
 def plot_curves(summary: dict, path) -> None:
@@ -432,15 +551,23 @@ def main(argv):
         r = rows[-1]
         logging.info("%s: test acc %.2f ± %.2f%%, %.1f s training", name, 100 * r["test_acc"]["mean"],
                      100 * r["test_acc"]["std"], r["train_s"])
+    skips = None
+    if FLAGS.skip_models:
+        logging.info("gradient norms per block with and without skips: %s, %d seeds", ",".join(FLAGS.skip_models),
+                     FLAGS.skip_seeds)
+        skips = skip_measurement(train.images[:SKIP_BATCH], train.labels[:SKIP_BATCH], FLAGS.skip_models,
+                                 FLAGS.skip_seeds)
     wall_s = time.perf_counter() - t0
     flag_values = cli.flag_dict(FLAGS, names=("scale", "models", "dataset", "data_source", "train_size", "test_size",
                                               "seeds", "first_seed", "steps", "epochs", *_FINGERPRINT[6:],
-                                              "chunk_steps", "group", "batch_shards", "workdir", "out"))
+                                              "chunk_steps", "skip_models", "skip_seeds", "group", "batch_shards",
+                                              "workdir", "out"))
     flag_values |= {k: FLAGS[k].value for k in _FINGERPRINT}
     summary = {
         "experiment": "svhn_zoo",
         "models": rows,
-        "claims": [ranking_claim(rows, train.synthetic)],
+        "claims": [ranking_claim(rows, train.synthetic)] + ([skips["claim"]] if skips else []),
+        "skip_gradients": skips,
         "data": {"train": len(train), "test": len(test), "synthetic": train.synthetic,
                  "train_metadata": train.metadata(), "test_metadata": test.metadata()},
         "dtype": jnp.dtype(dtype).name,
@@ -452,6 +579,8 @@ def main(argv):
     io.write_json(out / "summary.json", summary)
     io.write_text(out / "summary.md", summary_markdown(summary))
     plot_curves(summary, out / "curves.png")
+    if skips:
+        plot_skip_norms(skips, out / "skip_gradients.png")
     logging.info("wrote %s (%.1f s)", out, wall_s)
     print(summary_markdown(summary))
 

@@ -6,39 +6,72 @@ reach 100%" costs nothing per step and survives any number of steps.
 
 from __future__ import annotations
 
+import time
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxdl import engine, losses, optim
+from jaxdl.models import mlp
+
+FLAT = 0.01  # act'(z) below this passes (almost) no gradient: sigmoid |z| > ~4.6, tanh |z| > ~3.8, ReLU z <= 0
 
 
-def make_task(model: nn.Module, loss: str, optimizer: str, input_dim: int) -> engine.Task:
+def make_task(model: nn.Module, loss, optimizer: str, input_dim: int, diagnose_every: int = 0) -> engine.Task:
     """Task for `model` (logit output [N, 1]) trained full-batch on data = (x [N, D], y [N]).
 
-    hparams: {"lr": scalar}. Metrics per step: loss, acc (both before the step's update).
-    State: params, opt_state, hit_step (first step with acc == 1, -1 while never).
+    `loss` is a name, or a tuple of names picked per model by hparams["loss"] (an index), as a tuple
+    `model.activation` is by hparams["activation"]: one program then trains every combination, and with
+    one name each it is the plain per-cell task (the reference the one-program grid is tested against).
+    hparams: {"lr": scalar, ["activation": index], ["loss": index]}. Metrics per step: loss, acc (both
+    before the step's update); with `diagnose_every` > 0, at steps that are multiples of it (the record
+    steps; elsewhere 0, skipped by a lax.cond), the first hidden layer's gradient norm `grad_norm`, the
+    share of (unit, point) pairs with act'(z) < FLAT `flat`, and the share of units flat on every point
+    `dead`. State: params, opt_state, hit_step (first step with acc == 1, -1 while never) [, choice].
     """
-    loss_fn = losses.get_binary_loss(loss)
     tx = optim.make_optimizer(optimizer)
+    picks = [name for name, names in (("activation", model.activation), ("loss", loss))
+             if not isinstance(names, str) and len(names) > 1]
 
     def init(key, hp):
         params = model.init(key, jnp.zeros((1, input_dim), jnp.float32))["params"]
         opt_state = optim.with_lr(tx.init(params), hp["lr"])
-        return {"params": params, "opt_state": opt_state, "hit_step": jnp.array(-1, jnp.int32)}
+        state = {"params": params, "opt_state": opt_state, "hit_step": jnp.array(-1, jnp.int32)}
+        if picks:
+            state["choice"] = {name: jnp.asarray(hp[name], jnp.int32) for name in picks}
+        return state
 
-    def objective(params, x, y):
-        z = model.apply({"params": params}, x)[:, 0]
-        return loss_fn(z, y), z
+    def objective(params, x, y, choice):
+        act, li = choice.get("activation", 0), choice.get("loss", 0)
+        if not diagnose_every:
+            z = model.apply({"params": params}, x, choice=act)[:, 0]
+            return losses.select_binary_loss(loss, li)(z, y), (z, None)
+        z, inter = model.apply({"params": params}, x, choice=act, capture_intermediates=_first_layer)
+        z = z[:, 0]
+        return losses.select_binary_loss(loss, li)(z, y), (z, inter["intermediates"]["Dense_0"]["__call__"][0])
+
+    def diagnose(grads, hidden, choice):
+        act = mlp.select_activation(model.activation, choice.get("activation", 0))
+        slope = jax.jvp(act, (hidden,), (jnp.ones_like(hidden),))[1]  # act'(z), elementwise
+        flat = slope < FLAT
+        norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree.leaves(grads["Dense_0"])))
+        return {"grad_norm": norm, "flat": jnp.mean(flat), "dead": jnp.mean(jnp.all(flat, axis=0))}
 
     def step(state, data, t):
         x, y = data
-        (loss_value, z), grads = jax.value_and_grad(objective, has_aux=True)(state["params"], x, y)
+        choice = state.get("choice", {})
+        (loss_value, (z, hidden)), grads = jax.value_and_grad(objective, has_aux=True)(state["params"], x, y, choice)
         acc = jnp.mean((z > 0) == (y > 0.5))
         hit = jnp.where((state["hit_step"] < 0) & (acc >= 1.0), t, state["hit_step"])
         updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
         params = jax.tree.map(jnp.add, state["params"], updates)
-        return {"params": params, "opt_state": opt_state, "hit_step": hit}, {"loss": loss_value, "acc": acc}
+        metrics = {"loss": loss_value, "acc": acc}
+        if diagnose_every:
+            zero = {k: jnp.float32(0) for k in ("grad_norm", "flat", "dead")}
+            metrics |= jax.lax.cond(t % diagnose_every == 0, lambda: diagnose(grads, hidden, choice), lambda: zero)
+        return {**state, "params": params, "opt_state": opt_state, "hit_step": hit}, metrics
 
     def describe(metrics):
         return f"[100% train acc now: {int((metrics['acc'] >= 1).sum())}/{metrics['acc'].size}]"
@@ -46,6 +79,40 @@ def make_task(model: nn.Module, loss: str, optimizer: str, input_dim: int) -> en
     return engine.Task(init=init, step=step, describe=describe)
 
 
-def predict_logits(model: nn.Module, params, x) -> jax.Array:
-    """Logits [M, N] of M stacked models on points x [N, D]."""
-    return jax.vmap(lambda p: model.apply({"params": p}, x)[:, 0])(params)
+def _first_layer(module, method_name) -> bool:
+    return module.name == "Dense_0" and method_name == "__call__"
+
+
+def logits(model: nn.Module, params, x, choice=0) -> jax.Array:
+    """Logits [N] of one model (its activation `choice` when `model.activation` is a tuple)."""
+    return model.apply({"params": params}, x, choice=choice)[:, 0]
+
+
+def predict_logits(model: nn.Module, params, x, choice=None) -> jax.Array:
+    """Logits [M, N] of M stacked models on points x [N, D] (`choice` [M]: their activation indices)."""
+    choice = jnp.zeros(jax.tree.leaves(params)[0].shape[0], jnp.int32) if choice is None else jnp.asarray(choice)
+    return jax.vmap(lambda p, c: logits(model, p, x, c))(params, choice)
+
+
+def step_seconds(model_for, loss: str, data, names, models: int = 64, steps: int = 200, repeats: int = 9,
+                 optimizer: str = "sgd") -> dict[str, list[float]]:
+    """Seconds per training step of `models` vmapped models, per activation name (`model_for(name)`),
+    the activations timed in turn within each repeat (load on a shared machine hits them alike)."""
+    keys, runs = engine.seed_keys(np.arange(models)), {}
+    for name in names:
+        task = make_task(model_for(name), loss, optimizer, input_dim=data[0].shape[1])
+        state = jax.vmap(task.init)(keys, {"lr": jnp.full(models, 0.1, jnp.float32)})
+
+        def train(s, task=task):
+            return jax.lax.scan(lambda c, t: (jax.vmap(task.step, (0, None, None))(c, data, t)[0], None), s,
+                                jnp.arange(steps))[0]
+
+        runs[name] = (jax.jit(train), state)
+        jax.block_until_ready(runs[name][0](state))  # compile
+    out = {name: [] for name in names}
+    for _ in range(repeats):
+        for name, (fn, state) in runs.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(state))
+            out[name].append((time.perf_counter() - t0) / steps)
+    return out

@@ -14,6 +14,11 @@ arrays are copied to host memory, so training goes on while they are written.
 `refuse_mismatch(saved, current)` guards resumption: a workdir written under different settings is
 refused with the names of the settings that differ, rather than silently mixing two runs.
 
+Multi-process runs (jaxdl.distributed) follow orbax's multi-host rules: every process calls `save`,
+`restore` and `close` with its global arrays (the engine's `on_chunk` runs in every process), each
+writes its own shards, and process 0 finalises the step. So the directory must be one that every
+process sees (a shared file system); a node-local path is refused at start with that fix.
+
 `with_metric_history(task, ...)` keeps a task's recorded metrics inside its state, so that a checkpoint
 of the state carries the curves recorded before it and a resumed run ends with the same curves as an
 uninterrupted one (the engine returns only the metrics of the chunks it ran itself).
@@ -27,13 +32,41 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import orbax.checkpoint as ocp
+from jax.experimental import multihost_utils
 
 from jaxdl import engine
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointError(ValueError):
+    """A checkpoint directory that cannot be used as asked; the message names the fix."""
+
+
+class CheckpointMismatchError(CheckpointError):
     """A checkpoint was written under settings different from the current run's."""
+
+
+def require_shared_directory(directory: Path) -> None:
+    """In a multi-process run, proves that every process sees `directory` (orbax writes one step from all
+    processes into it): process 0 creates a probe file there, every process must find it. Otherwise
+    CheckpointError; every process reaches the same verdict, so none is left waiting on the others."""
+    if jax.process_count() == 1:
+        return
+    token = int(multihost_utils.broadcast_one_to_all(np.int32(int.from_bytes(os.urandom(3), "little"))))
+    probe = directory / f".jaxdl-shared-probe-{token}"
+    if jax.process_index() == 0:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+    multihost_utils.sync_global_devices(f"jaxdl checkpoint probe {token}")
+    seen = multihost_utils.process_allgather(np.int32(probe.exists()))
+    if jax.process_index() == 0:
+        probe.unlink()
+    blind = [int(i) for i in np.nonzero(seen == 0)[0]]
+    if blind:
+        raise CheckpointError(
+            f"process(es) {blind} cannot see {directory} as process 0 does: multi-process checkpoints are written "
+            "by every process into one directory, so --workdir must be on a file system all processes share")
 
 
 class Checkpoints:
@@ -45,6 +78,7 @@ class Checkpoints:
 
     def __init__(self, directory: str | os.PathLike, *, max_to_keep: int = 1, background: bool = True):
         self.directory = Path(directory).resolve()
+        require_shared_directory(self.directory)
         options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, enable_async_checkpointing=background,
                                                cleanup_tmp_directories=True, create=True)
         self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=("state", "meta"))

@@ -11,8 +11,11 @@ under the engine's vmap (a batched predicate would compute both branches on ever
 
 Every `eval_every` steps (again a shared predicate) the task evaluates on the whole eval split and keeps
 the result in its state, so the engine's recorded metrics carry held-out curves at no per-step cost.
-With `keep_best=True` the state also keeps the parameters of the best evaluation so far (for early
-stopping by validation accuracy without storing every epoch's weights).
+Given `steps`, it also evaluates the final state itself, after the last update (`final_eval_loss`,
+`final_eval_acc` in the state; `eval_curve` appends them to the recorded curve), so no experiment
+patches the last point in afterwards. With `keep_best=True` the state also keeps the parameters of the
+best evaluation so far, the final one included (early stopping by validation accuracy without storing
+every epoch's weights).
 
 hparams: "lr" (optional; needs an `optax.inject_hyperparams` optimizer, see jaxdl.optim) plus anything
 the `objective` reads (e.g. an auxiliary-loss weight).
@@ -20,6 +23,7 @@ the `objective` reads (e.g. an auxiliary-loss weight).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxdl import engine, losses, optim
+from jaxdl import config, engine, losses, optim
 from jaxdl.data import batching
 
 # objective(outputs, images_float [B,H,W,C], labels [B], hp) -> (loss, logits [B, C])
@@ -62,6 +66,7 @@ def make_task(
     objective: Objective = cross_entropy,
     keep_best: bool = False,
     batch_sharding: jax.sharding.Sharding | None = None,
+    steps: int | None = None,
 ) -> engine.Task:
     """An engine Task training `model` with `tx` on data laid out as in the module docstring.
 
@@ -70,6 +75,9 @@ def make_task(
     evaluation during training and no eval metrics; the caller evaluates the final weights).
     batch_sharding: engine.batch_sharding(mesh) to split each step's batch over the mesh's "batch" axis
     (data parallelism); the batch size must then be a multiple of that axis' size.
+    steps: the trainer's step count; with eval_every, step steps - 1 evaluates its updated state too.
+    `evaluate` (stacked models [M]) runs one model at a time on CPU when the model convolves
+    (`one_model_at_a_time`), all at once otherwise.
     """
     steps_per_epoch = batching.steps_per_epoch(num_train, batch_size)
 
@@ -111,28 +119,32 @@ def make_task(
         }
         if eval_every is not None:  # NaN until the first evaluation, which step 0 runs
             state |= {"eval_loss": jnp.float32(jnp.nan), "eval_acc": jnp.float32(jnp.nan)}
+            if steps is not None:  # -1 = not evaluated yet: NaN would read as divergence to the engine's guard
+                state |= {"final_eval_loss": jnp.float32(-1), "final_eval_acc": jnp.float32(-1)}
         if keep_best:
             state |= {"best_params": params, "best_extra": extra, "best_eval_acc": jnp.float32(-1),
                       "best_step": jnp.int32(-1)}
         return state
 
-    def maybe_evaluate(state, data, t):
-        if eval_every is None:
+    def maybe_evaluate(state, data, t, final=False):
+        """Evaluates before update t when t % eval_every == 0; with `final`, after the last update."""
+        if eval_every is None or (final and steps is None):
             return state
+        prefix = "final_" if final else ""
 
         def run(state):
             loss, acc = evaluate(state["params"], state["extra"], *data["eval"])
-            state = {**state, "eval_loss": loss, "eval_acc": acc}
+            state = {**state, prefix + "eval_loss": loss, prefix + "eval_acc": acc}
             if keep_best:
                 better = acc > state["best_eval_acc"]
                 pick = lambda new, old: jax.tree.map(lambda a, b: jnp.where(better, a, b), new, old)
                 state |= {"best_params": pick(state["params"], state["best_params"]),
                           "best_extra": pick(state["extra"], state["best_extra"]),
                           "best_eval_acc": jnp.where(better, acc, state["best_eval_acc"]),
-                          "best_step": jnp.where(better, t, state["best_step"])}
+                          "best_step": jnp.where(better, t + final, state["best_step"])}
             return state
 
-        return jax.lax.cond(t % eval_every == 0, run, lambda s: s, state)
+        return jax.lax.cond((t == steps - 1) if final else (t % eval_every == 0), run, lambda s: s, state)
 
     def step(state, data, t):
         state = maybe_evaluate(state, data, t)
@@ -156,7 +168,8 @@ def make_task(
         metrics = {"loss": loss, "acc": jnp.mean(jnp.argmax(logits, -1) == labels)}
         if eval_every is not None:
             metrics |= {"eval_loss": state["eval_loss"], "eval_acc": state["eval_acc"]}
-        return {**state, "params": params, "extra": extra, "opt_state": opt_state, "perm": perm}, metrics
+        state = {**state, "params": params, "extra": extra, "opt_state": opt_state, "perm": perm}
+        return maybe_evaluate(state, data, t, final=True), metrics
 
     def describe(metrics):
         if eval_every is None:
@@ -164,6 +177,71 @@ def make_task(
             return f"[median batch loss {loss:.3f}, acc {acc:.0f}%]"
         return f"[median eval acc {100 * np.nanmedian(metrics['eval_acc']):.1f}%]"
 
-    # Final evaluation of stacked models [M] on the host side (e.g. the test set, touched once).
-    stacked_evaluate = jax.jit(jax.vmap(evaluate, in_axes=(0, 0, None, None)))
+    # Evaluation of stacked models [M] after training (e.g. the test set, touched once). Built on first
+    # use: deciding whether the model convolves traces it, seconds for a ResNet-101 that may never need it.
+    built = []
+
+    def stacked_evaluate(params, extra, images, labels):
+        if not built:
+            built.append(over_models(evaluate, one_model_at_a_time(model, input_shape)))
+        return built[0](params, extra, images, labels)
+
     return engine.Task(init=init, step=step, describe=describe, evaluate=stacked_evaluate)
+
+
+def one_model_at_a_time(model: nn.Module, input_shape) -> bool:
+    """Whether to evaluate stacked models one at a time: on CPU when the model convolves, since a vmap
+    over models turns its convolutions into grouped convolutions (3x slower for the cnn_aux CNN)."""
+    if jax.default_backend() != "cpu":
+        return False
+    x = jax.ShapeDtypeStruct((1, *input_shape), jnp.float32)
+    jaxpr = jax.make_jaxpr(lambda x: model.init(jax.random.key(0), x, train=False))(x)  # init runs apply
+    return engine._convolves(jaxpr.jaxpr)
+
+
+def over_models(fn: Callable, sequential: bool) -> Callable:
+    """`fn(params, extra, *shared)` of one model -> jitted over stacked params/extra [M, ...], the
+    `shared` arguments (e.g. images, labels) the same for every model: lax.map (one model at a time)
+    if `sequential`, else one vmap."""
+    def stacked(params, extra, *shared):
+        one = lambda pe: fn(pe[0], pe[1], *shared)
+        return jax.lax.map(one, (params, extra)) if sequential else jax.vmap(one)((params, extra))
+
+    return jax.jit(stacked)
+
+
+def eval_curve(result: engine.Result, eval_every: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps [E], loss [M, E], accuracy [M, E]) of a run's evaluations: those recorded every
+    `eval_every` steps (before that step's update; record_every must divide eval_every), then the final
+    state's (after the last update, at result.steps_run; NaN for a model frozen before it, see
+    engine.Result.frozen_at). Needs a task made with eval_every and steps."""
+    at = result.record_steps % eval_every == 0
+    steps = np.append(result.record_steps[at], result.steps_run)
+    final = lambda name: np.where(result.state[name] < 0, np.nan, result.state[name])[:, None]
+    loss = np.concatenate([result.metrics["eval_loss"][:, at], final("final_eval_loss")], 1)
+    acc = np.concatenate([result.metrics["eval_acc"][:, at], final("final_eval_acc")], 1)
+    return steps, loss, acc
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Config fields of an image experiment's data (mixed into a jaxdl.config Config before Common)."""
+
+    data_source: str = config.field("", "Where to read the dataset from: offline, tfds, synthetic (default: the "
+                                    "dataset's own, see jaxdl.data).")
+    data_dir: str = config.field("", "Offline fashion_mnist: the IDX files' directory; tfds: the TFDS data dir.")
+    data_cache_dir: str = config.field("", "Where loaded datasets are cached as .npz (default $JAXDL_CACHE_DIR "
+                                       "or ~/.cache/jaxdl/data).")
+    download: bool = config.field(False, "Let tensorflow-datasets download and prepare a missing dataset.")
+
+    def load(self, name: str, split: str, **kwargs):
+        """jaxdl.data.load with these fields; a missing or unknown dataset is a usage error naming the fix."""
+        from absl import app
+
+        from jaxdl import data
+
+        try:
+            return data.load(name, split, source=self.data_source or None, data_dir=self.data_dir or None,
+                             cache_dir=self.data_cache_dir or None, download=self.download, **kwargs)
+        except (ValueError, FileNotFoundError, data.NotPreparedError) as err:  # each message names its fix
+            raise app.UsageError(str(err)) from err

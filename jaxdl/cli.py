@@ -7,7 +7,7 @@ from pathlib import Path
 
 from absl import app, flags
 
-from jaxdl import io
+from jaxdl import distributed, io
 
 
 def _parse_list(name: str, text: str, cast: Callable, kind: str) -> list:
@@ -69,12 +69,22 @@ def flag_dict(flag_values=flags.FLAGS, module: str | None = None, names=None) ->
     return {n: flag_values[n].value for n in names}
 
 
-def start(argv: Sequence[str], out: str) -> Path:
-    """An experiment's first step: no positional arguments, and `out` created and writable; otherwise an
-    app.UsageError naming the fix (absl prints it and exits non-zero before any work is done)."""
+def start(argv: Sequence[str], out: str, flag: str = "out") -> Path:
+    """An experiment's first step, before any JAX computation: no positional arguments; the multi-process
+    runtime started if asked for (jaxdl.distributed: --coordinator_address/--num_processes/--process_id, or
+    a SLURM / Open MPI job) with every process's flags checked equal; `out` created and writable (by
+    process 0, the only one that writes). Otherwise an app.UsageError naming the fix (absl prints it and
+    exits non-zero before any work is done)."""
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}; every setting is a --flag")
     try:
-        return io.prepare_out_dir(out)
+        distributed.initialize()
+        distributed.check_same_flags()
+    except distributed.DistributedError as err:
+        raise app.UsageError(str(err)) from err
+    if not io.is_writer():
+        return Path(out)
+    try:
+        return io.prepare_out_dir(out, flag)
     except io.OutputDirError as err:
         raise app.UsageError(str(err)) from err

@@ -12,12 +12,13 @@ A *task* is two pure per-model functions (purejaxrl style):
   its own slice, no communication (CPU cores via --xla_force_host_platform_device_count, or GPUs; across
   hosts after `jax.distributed.initialize()` the same mesh spans every process's devices);
 * within a device, models run as `lax.map` over vmapped groups of `group` models. `group=None` is plain
-  vmap. On XLA:CPU a small group beats plain vmap for tiny models (measured: benchmarks/fc_bench.py),
-  and vmapped convolutions become grouped convolutions, so CNNs want group=1;
+  vmap; the default "auto" picks per workload (`auto_group`: on XLA:CPU one model at a time for
+  convolutions, which vmap turns into grouped convolutions, small groups for small states);
 * the step loop is `lax.scan`, split into chunks so the host can log progress (with ETA), checkpoint and
   stop early between chunks; metrics are recorded every `record_every` steps, not every step;
-* a member whose state or metrics become non-finite is frozen at its last finite state and its
-  divergence step recorded; the others are untouched (members never interact).
+* a member whose metrics (checked every step, scalars) or state (checked every `guard_every` steps)
+  become non-finite has its divergence step recorded and is frozen at its state of the last check
+  (`Result.frozen_at`); the others are untouched (members never interact).
 
 A model's key and hyperparameters alone fix its trajectory, so model k of a grid equals a solo run of
 model k (to float rounding of batched vs unbatched kernels; tested).
@@ -36,6 +37,8 @@ import numpy as np
 from absl import logging
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
+
+from jaxdl import distributed
 
 AXIS = "models"
 BATCH_AXIS = "batch"
@@ -60,14 +63,25 @@ class Result:
     state: Any  # final per-model task states, numpy, [models, ...]
     metrics: dict[str, np.ndarray]  # name -> [models, records]
     record_steps: np.ndarray  # [records]: the step whose metrics were recorded (value before update)
-    diverged_at: np.ndarray  # [models]: first step with non-finite state/metrics, -1 if never
+    # [models]: first step whose metrics were non-finite, or the last step of the guard block at whose
+    # end the state was (whichever came first); -1 if never
+    diverged_at: np.ndarray
     steps_run: int
     wall_s: float  # training time, compile excluded
     compile_s: float
+    compile_cache_hit: bool = False  # the chunk program came from the persistent compilation cache
+    guard_every: int = 1  # steps per guard block (Trainer.guard_every)
+    group: int | None = None  # models vmapped together per device, as resolved (None = all)
 
     @property
     def diverged(self) -> np.ndarray:
         return self.diverged_at >= 0
+
+    @property
+    def frozen_at(self) -> np.ndarray:
+        """[models]: the step of the state reported for a diverged model (the start of the guard block
+        it diverged in: its last state checked finite), -1 for the others."""
+        return np.where(self.diverged, self.diverged_at // self.guard_every * self.guard_every, -1)
 
 
 def device_mesh(devices=None, batch_shards: int = 1) -> jax.sharding.Mesh:
@@ -91,11 +105,47 @@ def batch_sharding(mesh: jax.sharding.Mesh) -> NamedSharding | None:
     return NamedSharding(mesh, P(BATCH_AXIS)) if BATCH_AXIS in mesh.axis_names else None
 
 
-def default_group() -> int | None:
-    """Models vmapped together per device. XLA:CPU: for 256 tiny MLPs on 2 host devices, groups of 16
-    beat both one vmap over all and one model at a time (results/bench.md). Elsewhere (GPU) one vmap
-    over the device's whole slice keeps the chip busy."""
-    return 16 if jax.default_backend() == "cpu" else None
+AUTO = "auto"
+# The group rule on XLA:CPU, measured with benchmarks/{fc,mnist,cnn}_bench.py (BUILD.md): a vmapped
+# group's states should stay within about this many bytes, and groups beyond this size stopped paying.
+_CPU_GROUP_STATE_BYTES = 4 << 20
+_CPU_GROUP_MAX = 32
+
+
+def default_group() -> str:
+    """What to pass as `group` for the engine's choice: "auto" (make_train's default), resolved per
+    workload by `auto_group` when the trainer first sees its state."""
+    return AUTO
+
+
+def auto_group(step_convolves: bool, state_bytes: int, models_per_device: int) -> int | None:
+    """Models vmapped together per device (None = all), from what the engine knows of a workload.
+
+    Elsewhere than XLA:CPU one vmap over the device's models keeps the chip busy. On XLA:CPU, a step
+    with a convolution runs one model at a time (vmapped convolutions become grouped convolutions, 3x
+    slower for the cnn_aux CNN); other models run in the largest power-of-two group whose states fit in
+    `_CPU_GROUP_STATE_BYTES`, at most `_CPU_GROUP_MAX` (2 for the dense net's 1.8 MB Adam state, 32 for
+    the FC grid's tiny MLPs)."""
+    if jax.default_backend() != "cpu" or models_per_device <= 1:
+        return None
+    if step_convolves:
+        return 1
+    fit = min(_CPU_GROUP_MAX, max(1, _CPU_GROUP_STATE_BYTES // max(state_bytes, 1)))
+    group = 1 << (fit.bit_length() - 1)
+    return None if group >= models_per_device else group
+
+
+def _convolves(jaxpr) -> bool:
+    """Whether a jaxpr (or any jaxpr nested in its equations: scans, conds, custom gradients) convolves."""
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "conv_general_dilated":
+            return True
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (tuple, list)) else (value,):
+                sub = getattr(sub, "jaxpr", sub)
+                if hasattr(sub, "eqns") and _convolves(sub):
+                    return True
+    return False
 
 
 def seed_keys(seeds) -> jax.Array:
@@ -106,6 +156,17 @@ def seed_keys(seeds) -> jax.Array:
 def _all_finite(tree) -> jax.Array:
     leaves = [x for x in jax.tree.leaves(tree) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)]
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.array(True)
+
+
+_cache_hits = [0]  # persistent compilation cache hits in this process
+
+
+def _count_cache_hit(event: str, **kwargs) -> None:
+    if event == "/jax/compilation_cache/cache_hits":
+        _cache_hits[0] += 1
+
+
+jax.monitoring.register_event_listener(_count_cache_hit)
 
 
 def _pad_models(tree, count: int):
@@ -131,7 +192,8 @@ def _chunk_length(steps: int, chunk_steps: int, record_every: int) -> int:
 class Trainer:
     """Built by `make_train`; see the module docstring."""
 
-    def __init__(self, task: Task, steps: int, chunk_steps: int, record_every: int, group, mesh):
+    def __init__(self, task: Task, steps: int, chunk_steps: int, record_every: int, group, mesh,
+                 guard_every: int = 100):
         if steps < 1 or record_every < 1 or chunk_steps < 1:
             raise ValueError(f"steps, chunk_steps and record_every must be >= 1; got {steps}, "
                              f"{chunk_steps}, {record_every}")
@@ -141,7 +203,9 @@ class Trainer:
         self.steps = steps
         self.record_every = record_every
         self.chunk = _chunk_length(steps, chunk_steps, record_every)
-        self.group = group
+        self.guard_every = _chunk_length(self.chunk, max(guard_every, record_every), record_every)
+        self._group_setting = group
+        self.group = None if group == AUTO else group  # resolved by `_compile` when "auto"
         self.mesh = mesh if mesh is not None else device_mesh()
         self.last_compile_s = 0.0
         self.num_devices = self.mesh.shape[AXIS]  # model shards (a "batch" axis shares each one's work)
@@ -165,14 +229,15 @@ class Trainer:
         return jax.vmap(one)(keys, hparams)
 
     def _guarded_step(self, carry, data, t):
+        # Only the scalar metrics are checked here: selecting the whole state every step (params,
+        # optimiser state, best params) kept XLA from updating it in place and cost the dense net 1.8x
+        # per step; the state itself is checked and restored once per guard block (`guard_block` below).
         new_task, metrics = self.task.step(carry["task"], data, t)
-        ok = _all_finite(new_task) & _all_finite(metrics)
-        task_state = jax.tree.map(lambda new, old: jnp.where(ok, new, old), new_task, carry["task"])
-        diverged_at = jnp.where((carry["diverged_at"] < 0) & ~ok, t, carry["diverged_at"])
-        return {"task": task_state, "diverged_at": diverged_at}, metrics
+        bad = (carry["diverged_at"] < 0) & ~_all_finite(metrics)
+        return {"task": new_task, "diverged_at": jnp.where(bad, t, carry["diverged_at"])}, metrics
 
     def _one_model_chunk(self, carry, data, t0):
-        n_records = self.chunk // self.record_every
+        intervals = self.guard_every // self.record_every  # record intervals per guard block
 
         def record_interval(c, t_start):
             def body(c, t):
@@ -182,8 +247,20 @@ class Trainer:
             # Keep the first step of the interval: metrics at step t describe the model before update t.
             return c, jax.tree.map(lambda m: m[0], metrics)
 
-        starts = t0 + self.record_every * jnp.arange(n_records)
-        return jax.lax.scan(record_interval, carry, starts)
+        def guard_block(c, b_start):
+            """`guard_every` steps, then a member that diverged in them (or before) is put back to its
+            state at the block start: the last state known finite. Members never interact, so a
+            diverging member's non-finite steps within the block touch no other member."""
+            end, metrics = jax.lax.scan(record_interval, c, b_start + self.record_every * jnp.arange(intervals))
+            state_bad = (end["diverged_at"] < 0) & ~_all_finite(end["task"])
+            diverged_at = jnp.where(state_bad, b_start + self.guard_every - 1, end["diverged_at"])
+            frozen = diverged_at >= 0
+            task_state = jax.tree.map(lambda new, old: jnp.where(frozen, old, new), end["task"], c["task"])
+            return {"task": task_state, "diverged_at": diverged_at}, metrics
+
+        blocks = self.chunk // self.guard_every
+        carry, metrics = jax.lax.scan(guard_block, carry, t0 + self.guard_every * jnp.arange(blocks))
+        return carry, jax.tree.map(lambda m: m.reshape(blocks * intervals, *m.shape[2:]), metrics)
 
     def _chunk_local(self, carry, data, t0):
         run = lambda c: self._one_model_chunk(c, data, t0)
@@ -193,6 +270,30 @@ class Trainer:
         return jax.lax.map(run, carry, batch_size=self.group)
 
     # -- host driver ------------------------------------------------------------------------------
+
+    def _compile(self, state, data):
+        """(chunk program, compile seconds, whether it came from the persistent compilation cache)."""
+        if self._group_setting == AUTO:
+            self.group = self._auto_group(state, data)
+        hits, t0 = _cache_hits[0], time.perf_counter()
+        lowered = self._run_chunk.lower(state, data, jnp.int32(0))
+        t1 = time.perf_counter()
+        run_chunk = lowered.compile()
+        t2 = time.perf_counter()
+        hit = _cache_hits[0] > hits
+        # Tracing and lowering are paid even on a cache hit: the cache key is a hash of the lowered program.
+        logging.info("chunk program: traced and lowered in %.2fs, %s in %.2fs (group %s)", t1 - t0,
+                     "loaded from the compilation cache" if hit else "compiled", t2 - t1, self.group)
+        return run_chunk, t2 - t0, hit
+
+    def _auto_group(self, state, data) -> int | None:
+        local = jax.tree.leaves(state)[0].shape[0] // self.num_devices
+        if jax.default_backend() != "cpu" or local <= 1:  # no need to trace the step
+            return auto_group(False, 0, local)
+        one = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype), state["task"])
+        jaxpr = jax.make_jaxpr(self.task.step)(one, data, jnp.int32(0)).jaxpr
+        state_bytes = sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(one))
+        return auto_group(_convolves(jaxpr), state_bytes, local)
 
     def padded_count(self, models: int) -> int:
         return -(-models // self.num_devices) * self.num_devices
@@ -216,11 +317,17 @@ class Trainer:
         start_step: int = 0,
         on_chunk: Callable[[Any, int], None] | None = None,
         stop_early: Callable[[Any], bool] | None = None,
+        done: Callable[[Any], jax.Array] | None = None,
         label: str = "train",
     ) -> Result:
         """Trains models [M] from scratch, or from `state` (padded, as returned by `init` or passed to
         `on_chunk`) at `start_step`. `on_chunk(state, steps_done)` runs after every chunk (e.g. to
-        checkpoint); `stop_early(state)` (host side) ends training at a chunk boundary."""
+        checkpoint). Training ends at a chunk boundary once `done(task_state) -> bool` (one model's task
+        state, run on device; a diverged, hence frozen, model counts as done) holds for every model, or
+        once `stop_early(state)` (host side, on the whole engine state) returns True. Prefer `done`: only
+        [M] booleans reach the host, where `stop_early` copies the whole state (across processes in a
+        multi-process run). Host copies go through `distributed.fetch`, so every process of a
+        multi-process run gets the same Result and stops at the same chunk."""
         models = keys.shape[0]
         if start_step % self.chunk:
             raise ValueError(f"start_step {start_step} is not a chunk boundary (chunk={self.chunk})")
@@ -229,15 +336,15 @@ class Trainer:
         else:  # e.g. restored from a checkpoint onto one device: lay it out as init does
             state = jax.device_put(state, NamedSharding(self.mesh, self._models))
         data = jax.device_put(data, NamedSharding(self.mesh, P()))
-        t_compile = time.perf_counter()
-        run_chunk = self._run_chunk.lower(state, data, jnp.int32(0)).compile()
-        compile_s = time.perf_counter() - t_compile
+        run_chunk, compile_s, cache_hit = self._compile(state, data)
         self.last_compile_s = compile_s  # for on_chunk callbacks that account training time
 
+        if done is not None:
+            all_done = jax.jit(lambda s: jax.vmap(done)(s["task"]) | (s["diverged_at"] >= 0))
         records, steps_done, t_start = [], start_step, time.perf_counter()
         while steps_done < self.steps:
             state, metrics = run_chunk(state, data, jnp.int32(steps_done))
-            metrics = jax.device_get(metrics)
+            metrics = distributed.fetch(metrics)
             records.append(metrics)
             steps_done += self.chunk
             elapsed = time.perf_counter() - t_start
@@ -248,12 +355,13 @@ class Trainer:
                          self.steps, 100 * steps_done / self.steps, elapsed, eta, summary)
             if on_chunk is not None:
                 on_chunk(state, steps_done)
-            if stop_early is not None and stop_early(jax.device_get(state)):
+            if (done is not None and bool(np.all(distributed.fetch(all_done(state))[:models]))) or (
+                    stop_early is not None and stop_early(distributed.fetch(state))):
                 logging.info("%s: stopping early at step %d: every model is done", label, steps_done)
                 break
         wall_s = time.perf_counter() - t_start
 
-        final = jax.tree.map(lambda x: np.asarray(x)[:models], jax.device_get(state))
+        final = jax.tree.map(lambda x: np.asarray(x)[:models], distributed.fetch(state))
         metrics = {
             k: np.concatenate([r[k] for r in records], axis=1)[:models] if records else np.zeros((models, 0))
             for k in (records[0] if records else {})
@@ -269,6 +377,9 @@ class Trainer:
             steps_run=steps_done,
             wall_s=wall_s,
             compile_s=compile_s,
+            compile_cache_hit=cache_hit,
+            group=self.group,
+            guard_every=self.guard_every,
         )
 
 
@@ -278,9 +389,16 @@ def make_train(
     steps: int,
     chunk_steps: int = 1000,
     record_every: int = 10,
-    group: int | None = None,
+    group: int | str | None = AUTO,
     mesh=None,
+    guard_every: int = 100,
 ) -> Trainer:
     """Builds a Trainer for `task`: `steps` steps in chunks of about `chunk_steps`, metrics recorded
-    every `record_every` steps, models vmapped `group` at a time per device (None = all at once)."""
-    return Trainer(task, steps, chunk_steps, record_every, group, mesh)
+    every `record_every` steps, models vmapped `group` at a time per device (None = all at once, "auto"
+    = `auto_group`'s rule), each model's state checked for divergence every ~`guard_every` steps (a
+    multiple of record_every dividing the chunk; see Result.frozen_at)."""
+    if not (group is None or group == AUTO or (isinstance(group, (int, np.integer)) and group >= 1)):
+        raise ValueError(f"group must be a positive int, None (all at once) or {AUTO!r}; got {group!r}")
+    if guard_every < 1:
+        raise ValueError(f"guard_every must be >= 1; got {guard_every}")
+    return Trainer(task, steps, chunk_steps, record_every, group, mesh, guard_every)

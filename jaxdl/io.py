@@ -1,10 +1,15 @@
-"""Atomic result files: a reader never sees a half-written summary, a crash never leaves one."""
+"""Atomic result files: a reader never sees a half-written summary, a crash never leaves one.
+
+In a multi-process run (jaxdl.distributed) only process 0 writes: `write_json`, `write_text` and
+`save_figure` do nothing in the others, so every experiment's outputs are written once, by one process.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +22,14 @@ class OutputDirError(ValueError):
     """The output directory cannot be created or written to."""
 
 
-def prepare_out_dir(path: str | os.PathLike) -> Path:
+def is_writer() -> bool:
+    """False only in processes other than 0 of a multi-process JAX run. Never starts a JAX backend (a
+    process that has not imported jax is not part of one), so plain scripts can call it for free."""
+    jax = sys.modules.get("jax")
+    return jax is None or not jax.distributed.is_initialized() or jax.process_index() == 0
+
+
+def prepare_out_dir(path: str | os.PathLike, flag: str = "out") -> Path:
     """Creates `path` if needed and proves it is writable, before any work is done.
 
     Raises OutputDirError naming the fix, so a bad `--out` fails in milliseconds, not after training.
@@ -30,7 +42,7 @@ def prepare_out_dir(path: str | os.PathLike) -> Path:
     except OSError as err:
         raise OutputDirError(
             f"cannot write results to {str(out)!r} ({err.strerror or err}); "
-            "pass a writable directory with --out"
+            f"pass a writable directory with --{flag}"
         ) from err
     return out
 
@@ -68,20 +80,29 @@ def _to_builtin(value: Any) -> Any:
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:
-    """Writes JSON atomically; numpy/jax arrays become lists, NaN becomes null (valid JSON)."""
+    """Writes JSON atomically; numpy/jax arrays become lists, NaN becomes null (valid JSON). Process 0
+    only (see the module docstring)."""
+    if not is_writer():
+        return
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(_to_builtin(data), indent=1, allow_nan=False) + "\n")
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
+    """Writes text atomically; process 0 only."""
+    if not is_writer():
+        return
     with atomic_path(path) as tmp:
         tmp.write_text(text)
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> None:
-    """Saves a matplotlib figure atomically and closes it."""
+    """Saves a matplotlib figure atomically (process 0 only) and closes it."""
     import matplotlib.pyplot as plt
 
+    if not is_writer():
+        plt.close(fig)
+        return
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")

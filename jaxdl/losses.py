@@ -29,3 +29,14 @@ def get_binary_loss(name: str):
     if name not in BINARY_LOSSES:
         raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(BINARY_LOSSES)}")
     return BINARY_LOSSES[name]
+
+
+def select_binary_loss(names, choice=None):
+    """The loss `names` (one name), or `names[choice]` picked by `lax.switch` at run time (a tuple of
+    names, integer `choice`): models with different losses then share one compiled program."""
+    if isinstance(names, str):
+        return get_binary_loss(names)
+    fns = [get_binary_loss(n) for n in names]
+    if len(fns) == 1:
+        return fns[0]
+    return lambda z, y: jax.lax.switch(choice, fns, z, y)

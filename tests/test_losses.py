@@ -51,3 +51,13 @@ def test_unknown_loss_names_the_choices():
         assert "l2" in str(err) and "ce" in str(err)
     else:
         raise AssertionError("expected ValueError")
+
+
+def test_a_per_model_loss_index_picks_that_loss_under_vmap():
+    z = jax.random.normal(jax.random.PRNGKey(0), (4, 50))
+    y = (jax.random.uniform(jax.random.PRNGKey(1), (50,)) > 0.5).astype(jnp.float32)
+    choice = jnp.array([0, 1, 1, 0])
+    picked = jax.vmap(lambda z, c: losses.select_binary_loss(("l2", "ce"), c)(z, y))(z, choice)
+    expected = [losses.BINARY_LOSSES[("l2", "ce")[int(c)]](zi, y) for zi, c in zip(z, choice, strict=True)]
+    np.testing.assert_allclose(picked, expected, rtol=1e-6)
+    assert losses.select_binary_loss("ce") is losses.ce and losses.select_binary_loss(("l2",)) is losses.l2

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from experiments import mnist_dense as experiment
-from jaxdl import classify, engine, optim
+from jaxdl import claims, classify, engine, optim, tuning
 from jaxdl.data import load
 
 KERAS_EPSILON = 1e-7  # keras.config.epsilon(): the clip of categorical_crossentropy on probabilities
@@ -118,7 +118,7 @@ def test_batched_learning_rates_train_like_separate_optax_adam_runs():
     # The sweep as the experiment runs it: one program, lr a per-model value, both devices.
     injected = task(optim.make_optimizer("adam"))
     trainer = engine.make_train(injected, steps=steps, chunk_steps=steps, record_every=1,
-                                group=experiment.default_group())
+                                group=engine.default_group())
     sweep = trainer(jnp.stack([key, key]), {"lr": np.asarray(lrs, np.float32)}, data)
     solo_injected = solo(injected)
     for i, lr in enumerate(lrs):
@@ -142,22 +142,55 @@ def test_early_stopping_picks_the_first_best_validation_epoch():
         [0.10, nan, 0.50, 0.40, nan, 0.45, 0.30],    # a missing evaluation never wins
         [0.50, 0.40, 0.30, 0.20, 0.10, 0.10, 0.10],  # training only hurt: the initial weights
     ])
-    np.testing.assert_array_equal(experiment.early_stopping_epoch(curves), [3, 6, 2, 0])
+    np.testing.assert_array_equal(tuning.early_stopping_epoch(curves), [3, 6, 2, 0])
 
 
 def test_configs_ranked_by_mean_validation_and_keras_default_added():
-    rows = [{"batch_size": bs, "lr": lr, "val_acc": {"per_seed": acc}} for bs, lr, acc in [
+    rows = [{"batch_size": bs, "lr": lr, "best_val": acc} for bs, lr, acc in [
         (32, 1e-3, [0.90, 0.92]), (32, 1e-2, [0.95, 0.92]), (128, 1e-3, [0.94, 0.94]), (128, 1e-2, [0.80, 0.99])]]
-    np.testing.assert_array_equal(experiment.rank_configs(np.array([r["val_acc"]["per_seed"] for r in rows])),
-                                  [2, 1, 0, 3])
-    chosen = experiment.chosen_configs(rows, top=2, optimizer="adam")
+    np.testing.assert_array_equal(tuning.rank_configs(np.array([r["best_val"] for r in rows])), [2, 1, 0, 3])
+    choose = lambda optimizer: tuning.chosen_configs(rows, 2, optimizer, experiment.KERAS_DEFAULT, "Keras (a priori)")
+    chosen = choose("adam")
     assert [(c["index"], c["rank"]) for c in chosen] == [(2, 1), (1, 2), (0, 3)]
-    assert "Keras default" in chosen[-1]["reason"]
-    assert len(experiment.chosen_configs(rows, top=2, optimizer="sgd")) == 2
+    assert chosen[-1]["reason"] == "Keras (a priori)"
+    assert len(choose("sgd")) == 2
+
+
+def test_the_task_evaluates_its_final_state_and_keep_best_can_keep_it():
+    ds = load("mnist5k", "train", size=320)
+    data = {"train": (jnp.asarray(ds.images[:256]), jnp.asarray(ds.labels[:256])),
+            "eval": (jnp.asarray(ds.images[256:]), jnp.asarray(ds.labels[256:]))}
+    task = classify.make_task(experiment.build_model(10), optim.make_optimizer("adam"), num_train=256, batch_size=32,
+                              input_shape=(28, 28, 1), mean=0.0, std=1.0, eval_every=8, keep_best=True, steps=16)
+    trainer = engine.make_train(task, steps=16, chunk_steps=16, record_every=4)
+    result = trainer(engine.seed_keys([0, 1]), {"lr": np.float32([1e-3, 1e-2])}, data)
+    state = result.state
+    loss, acc = task.evaluate(state["params"], state["extra"], *data["eval"])
+    np.testing.assert_allclose(state["final_eval_acc"], acc, atol=1e-6)
+    np.testing.assert_allclose(state["final_eval_loss"], loss, rtol=1e-5)
+    steps, curve_loss, curve_acc = classify.eval_curve(result, 8)
+    assert steps.tolist() == [0, 8, 16] and curve_acc.shape == curve_loss.shape == (2, 3)
+    np.testing.assert_array_equal(curve_acc[:, -1], state["final_eval_acc"])
+    best = tuning.early_stopping_epoch(curve_acc)  # the first best evaluation, the final one included
+    np.testing.assert_array_equal(state["best_step"], steps[best])
+    # The dense net is evaluated as one vmap, a CNN one model at a time on CPU (no grouped convolutions).
+    assert not classify.one_model_at_a_time(experiment.build_model(10), (28, 28, 1))
+    from jaxdl.models.cnn import SmallCNN
+    assert classify.one_model_at_a_time(SmallCNN(num_classes=10), (28, 28, 1)) == (jax.default_backend() == "cpu")
+
+
+def test_step_memory_grows_with_the_batch():
+    ds = load("mnist5k", "train", size=320)
+    data = {"train": (jnp.asarray(ds.images), jnp.asarray(ds.labels)), "eval": (jnp.asarray(ds.images[:8]),
+                                                                               jnp.asarray(ds.labels[:8]))}
+    rows = tuning.step_memory(experiment.build_model(10), [16, 256], data)
+    assert [r[0] for r in rows] == [16, 256] and rows[1][1] > rows[0][1] > 0
+    assert rows[0][2] == rows[1][2]  # the same state and data: only the temporaries depend on the batch
 
 
 TINY = ["--train_size=600", "--test_size=200", "--epochs=3", "--seeds=2", "--lr=1e-3,1e-2", "--batch_size=32,64",
-        "--top=1", "--chunk_epochs=1"]
+        "--top=1", "--chunk_epochs=1", "--compare_batch=64", "--sgd_lr=0.1", "--momentum_lr=0.03",
+        "--underfit_epochs=1", "--memory_batch_sizes=32,256"]
 
 
 def test_cli_end_to_end_writes_consistent_outputs(tmp_path):
@@ -167,25 +200,26 @@ def test_cli_end_to_end_writes_consistent_outputs(tmp_path):
     for name in ("summary.json", "summary.md", "heatmap.png", "curves.png"):
         assert (out / name).stat().st_size > 0, name
     s = json.loads((out / "summary.json").read_text())
-    assert s["params"] == 111_146 and s["data"]["train"] + s["data"]["validation"] == 600
-    assert [(r["batch_size"], r["lr"]) for r in s["configs"]] == [(32, 1e-3), (32, 1e-2), (64, 1e-3), (64, 1e-2)]
-    for r in s["configs"]:
-        curve = np.array(s["curves"][f"batch{r['batch_size']}"]["val_acc"], float)[slice(*r["rows"])]
-        assert curve.shape == (2, 4)  # after 0..3 epochs
-        stop = np.array(r["stop_epoch"]["per_seed"])
-        np.testing.assert_array_equal(stop, experiment.early_stopping_epoch(curve))
-        np.testing.assert_allclose(r["val_acc"]["per_seed"], curve[[0, 1], stop])
-    # Test accuracy exists only for the chosen: the best by validation and the a-priori Keras default.
-    best = max(range(4), key=lambda i: np.mean(s["configs"][i]["val_acc"]["per_seed"]))
-    assert [c["index"] for c in s["chosen"]][0] == best
-    assert any("Keras default" in c["reason"] and s["configs"][c["index"]]["lr"] == 1e-3 for c in s["chosen"])
-    for c in s["chosen"]:
-        acc = np.array(c["test_acc"]["per_seed"])
-        assert acc.shape == (2,) and ((acc >= 0) & (acc <= 1)).all()
-        np.testing.assert_allclose(acc * 200, np.round(acc * 200), atol=1e-3)  # a share of 200 test images
-    assert "Seed claim vs our measurement" in (out / "summary.md").read_text()
+    assert set(s["data"]) == {f"{p} lr {lr:g}" for p in ("adam b32", "adam b64") for lr in (1e-3, 1e-2)} | {
+        "sgd b64 lr 0.1", "momentum b64 lr 0.03"}
+    for run in s["data"].values():
+        curve = np.array(run["val_acc"], float)
+        assert curve.shape == (2, 4)  # after 0..3 epochs, the last evaluated by the task itself
+        np.testing.assert_array_equal(run["stop"], tuning.early_stopping_epoch(curve))
+        for key in ("test_best", "test_last"):
+            acc = np.array(run[key])
+            np.testing.assert_allclose(acc * 200, np.round(acc * 200), atol=1e-3)  # a share of 200 test images
+        # A run stopped at its last epoch keeps the last weights.
+        last = np.array(run["stop"]) == 3
+        np.testing.assert_array_equal(np.array(run["test_best"])[last], np.array(run["test_last"])[last])
+    assert set(s["claims"]) == {e.id for e in claims.for_experiment("mnist_dense")}
+    assert s["claims"]["large_batch_memory"]["verdict"] == "supported"  # an exact fact, not a paired verdict
+    for cid, c in s["claims"].items():  # 2 seeds: no paired verdict can be decided
+        assert cid == "large_batch_memory" or c["verdict"].startswith("not resolved"), (cid, c)
+    chosen = s["tables"][0]["rows"]
+    assert any("Keras default" in row[1] and row[0] == "lr 0.001, batch 32" for row in chosen)
     prov = s["provenance"]
-    assert prov["git_commit"] and prov["device"]["device_count"] == 2 and prov["flags"]["batch_size"] == "32,64"
+    assert prov["git_commit"] and prov["device"]["device_count"] == 2 and prov["flags"]["batch_size"] == [32, 64]
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 

@@ -210,3 +210,51 @@ def test_flops_of_a_scanned_resnet_need_the_unrolled_program():
     assert count((1, 3), unroll=True) == pytest.approx(base + 2 * block, abs=0.05 * block)
     # XLA counts a loop body once: the scanned program's count misses one of the two repeated blocks.
     assert count((1, 3)) < base + 1.5 * block
+
+
+ZOO_SHRUNK = {  # the zoo's code at test size: real LeNet-5/AlexNet, narrow VGG and ResNets (scanned blocks)
+    "lenet5": (get_model("lenet5", 10), (32, 32, 3)),
+    "alexnet": (get_model("alexnet", 10), (32, 32, 3)),
+    "vgg": (VGG(stages=((4, 4), (8,), (8,)), num_classes=10), (8, 8, 3)),  # last stage on 2x2 maps
+    "resnet_basic": (ResNet(stage_sizes=(2, 2, 2), block_cls=BasicBlock, num_filters=4), (16, 16, 3)),
+    "resnet_bottleneck": (ResNet(stage_sizes=(2, 3), block_cls=Bottleneck, num_filters=4), (16, 16, 3)),
+}
+
+
+@pytest.mark.parametrize("name", list(ZOO_SHRUNK))
+def test_fast_convolutions_give_flax_gradients_and_batch_statistics(name):
+    from jaxdl.models.scan_conv import ScanFriendlyConvs
+
+    model, shape = ZOO_SHRUNK[name]
+    x, labels = jnp.asarray(_inputs(4, *shape)), jnp.arange(4) % 10
+    variables = jax.jit(lambda: model.init(KEY, x, train=False))()
+    if "batch_stats" not in variables:
+        variables = {**variables, "batch_stats": {}}
+
+    def grads(m):
+        def loss(params):
+            logits, upd = m.apply({**variables, "params": params}, x, train=True, mutable=["batch_stats"])
+            return -jnp.mean(jax.nn.log_softmax(logits)[jnp.arange(4), labels]), upd
+        return jax.jit(jax.value_and_grad(loss, has_aux=True))(variables["params"])
+
+    (loss_ref, stats_ref), g_ref = grads(model)
+    (loss_fast, stats_fast), g_fast = grads(ScanFriendlyConvs(model))
+    np.testing.assert_allclose(loss_fast, loss_ref, rtol=1e-5)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), stats_fast, stats_ref)
+    scale = max(float(jnp.max(jnp.abs(g))) for g in jax.tree.leaves(g_ref))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5 * scale), g_fast, g_ref)
+
+
+def test_resnet_without_skips_has_no_shortcuts_and_same_layers():
+    kw = dict(stage_sizes=(1, 2), block_cls=BasicBlock, num_filters=4)
+    with_skip = _abstract_init(ResNet(**kw), (8, 8, 3))["params"]
+    plain = _abstract_init(ResNet(**kw, skip=False), (8, 8, 3))["params"]
+    assert "conv_proj" in with_skip["stage1_block0"] and "conv_proj" not in plain["stage1_block0"]
+    assert _count(with_skip) - _count(plain) == _count(with_skip["stage1_block0"]["conv_proj"]) + _count(
+        with_skip["stage1_block0"]["norm_proj"])
+    # A skip-less block is its body alone: relu(bn(conv(relu(bn(conv(x)))))).
+    model = ResNet(**kw, skip=False, zero_init_last_bn=False)
+    x = jnp.asarray(_inputs(2, 8, 8, 3))
+    variables = model.init(KEY, x, train=False)
+    y, _ = model.apply(variables, x, train=True, mutable=["batch_stats"])
+    assert np.isfinite(y).all() and not np.allclose(y, y[:1])

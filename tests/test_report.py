@@ -1,41 +1,60 @@
-"""The results report on small fake result files: every claim gets a row, missing results are said."""
+"""The results report on small fake result files: every registry entry gets a row, missing results are
+said, experiments are found by listing experiments/ (a new one needs no change to report.py)."""
 
 import json
 
 import pytest
 
-from jaxdl import report
+from jaxdl import claims, report
 
 
 def fake_results(tmp_path):
     (tmp_path / "fc_grid").mkdir()
     (tmp_path / "fc_grid" / "summary.json").write_text(json.dumps({
-        "provenance": {"command": "fc_grid.py --seeds=3", "wall_s": 12.5},
-        "claims": [{"id": "fc_ordering", "ours": "relu-ce fastest", "verdict": "partly supported"}],
+        "title": "FC grid", "provenance": {"command": "fc_grid.py --seeds=3", "wall_s": 12.5},
+        "claims": {"fc_ordering": {"ours": "relu-ce fastest", "verdict": "partly supported", "evidence": {}}},
     }))
     (tmp_path / "fc_grid" / "summary.md").write_text("# FC grid\n\n| a | b |\n|---|---|\n\n![curves](curves.png)\n")
     (tmp_path / "landscape").mkdir()
-    (tmp_path / "landscape" / "summary.json").write_text(json.dumps({"claims": []}))
+    (tmp_path / "landscape" / "summary.json").write_text(json.dumps({"claims": {}}))
     return tmp_path
 
 
-def test_every_claim_gets_a_row_and_missing_results_are_reported(tmp_path):
+def test_every_registry_entry_gets_a_row_and_missing_results_are_reported(tmp_path):
     results = fake_results(tmp_path)
     text = report.write_report(results, walls={}, scale="cpu", total_wall_s=1.0)
-    rows = json.loads((results / "claims.json").read_text())["claims"]
-    assert [r["id"] for r in rows] == [c.id for c in report.CLAIMS]
+    data = json.loads((results / "claims.json").read_text())
+    rows = data["claims"]
+    assert [r["id"] for r in rows] == [e.id for e in claims.ENTRIES]
     by_id = {r["id"]: r for r in rows}
-    assert by_id["fc_ordering"]["verdict"] == "partly supported"
-    assert by_id["fc_ordering"]["ours"] == "relu-ce fastest"
+    assert by_id["fc_ordering"]["verdict"] == "partly supported" and by_id["fc_ordering"]["ours"] == "relu-ce fastest"
     assert by_id["l2_gradient_vanishes"]["verdict"] == "missing"
     assert "does not answer" in by_id["l2_gradient_vanishes"]["ours"]
     assert by_id["svhn_ranking"]["ours"] == "missing: no results/svhn_zoo/summary.json"
-    assert all(r["verdict"] for r in rows)
+    assert by_id["relu_robust_loss"]["verdict"].startswith("not testable here")
+    untestable = sum(e.fixed.startswith("not testable") for e in claims.ENTRIES if e.fixed)
+    definitions = sum(e.fixed.startswith("definition") for e in claims.ENTRIES if e.fixed)
+    missing = len(claims.ENTRIES) - untestable - definitions - 1
+    assert data["count"] == (f"{len(claims.ENTRIES)} statements: 1 partly supported, {untestable} not testable "
+                             f"here, {definitions} definition, not a claim, {missing} missing.")
+    assert data["count"] in text
     # The experiment's own table and figures are embedded, figure paths relative to results/.
     assert "![curves](fc_grid/curves.png)" in text and "### FC grid" in text
     assert "**Missing**: no `results/svhn_zoo/summary.json`" in text
     assert "wall time 12 s" in text or "wall time 13 s" in text
     assert "total wall time: 1 s (report only;" in text
+
+
+def test_unknown_claim_ids_are_found():
+    summaries = {"fc_grid": {"claims": {"fc_ordering": {}, "made_up": {}}}, "xor": {"claims": {"fc_ordering": {}}}}
+    assert report.unknown_claims(summaries) == ["fc_grid:made_up", "xor:fc_ordering"]
+
+
+def test_experiments_are_discovered_from_the_folder(tmp_path):
+    for name in ("zeta_new", "fc_grid", "landscape", "_private", "svhn_zoo"):
+        (tmp_path / f"{name}.py").write_text("")
+    # Seed order first (landscape answers 000 §1, fc_grid 000 §2, svhn_zoo 004 Q4), then the unknown one.
+    assert report.experiment_names(tmp_path) == ["landscape", "fc_grid", "svhn_zoo", "zeta_new"]
 
 
 def test_partial_run_says_what_it_covers_and_where_each_section_comes_from(tmp_path):
@@ -45,31 +64,28 @@ def test_partial_run_says_what_it_covers_and_where_each_section_comes_from(tmp_p
     (results / "fc_grid" / "summary.json").write_text(json.dumps(summary))
     text = report.write_report(results, walls={"fc_grid": 30.0}, scale="cpu", total_wall_s=31.0)
     assert "wall time 30 s (commit `0123456789ab+dirty`, 2026-12-01)." in text
-    others = [e.name for e in report.EXPERIMENTS if e.name != "fc_grid"]
+    others = [n for n in report.experiment_names() if n != "fc_grid"]
     assert f"total wall time: 31 s (this run: fc_grid; {', '.join(others)} from earlier runs" in text
-    every = {e.name: 1.0 for e in report.EXPERIMENTS}
+    every = {n: 1.0 for n in report.experiment_names()}
     assert "total wall time: 7 s (every experiment)" in report.write_report(results, every, "cpu", 7.0)
 
 
-def test_every_claim_names_a_registered_experiment():
-    names = {e.name for e in report.EXPERIMENTS}
-    assert {c.experiment for c in report.CLAIMS} <= names
-    assert len({c.id for c in report.CLAIMS}) == len(report.CLAIMS)
-
-
-def test_unknown_only_value_is_refused(tmp_path):
+def test_bad_flags_are_refused_with_the_fix(tmp_path):
     from conftest import run_cli
 
     proc = run_cli("jaxdl.report", "--only=fc_grid,nope", f"--results={tmp_path}", "--skip_run", timeout=60)
     assert proc.returncode != 0 and "unknown experiment(s) nope" in proc.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = run_cli("jaxdl.report", f"--results={blocker / 'sub'}", "--skip_run", timeout=60)
+    assert proc.returncode != 0 and "pass a writable directory with --results" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("scale, extra", [("cpu", []), ("full", ["--seeds=1024"])])
-def test_commands_follow_the_scale(tmp_path, scale, extra):
-    fc = next(e for e in report.EXPERIMENTS if e.name == "fc_grid")
-    cmd = report.command(fc, scale, tmp_path)
-    assert cmd[1:4] == ["-m", "experiments.fc_grid", f"--out={tmp_path / 'fc_grid'}"]
-    assert cmd[4:] == extra
+@pytest.mark.parametrize("scale", ["cpu", "full"])
+def test_commands_pass_the_scale_to_every_experiment(tmp_path, scale):
+    cmd = report.command("fc_grid", scale, tmp_path)
+    assert cmd[1:] == ["-m", "experiments.fc_grid", f"--out={tmp_path / 'fc_grid'}", f"--scale={scale}"]
 
 
 def test_front_page_claims_table_is_rewritten_between_its_markers_only(tmp_path):
@@ -84,9 +100,8 @@ def test_front_page_claims_table_is_rewritten_between_its_markers_only(tmp_path)
     assert text.startswith("# intro\n\n") and text.endswith(f"{report.CLAIMS_END}\n\n## after\n")
     assert "stale table" not in text
     table = text.split(report.CLAIMS_BEGIN)[1].split(report.CLAIMS_END)[0]
-    assert table.count("\n| ") == len(report.CLAIMS) + 1  # header and one row per claim (separator starts "|-")
-    assert "| 000 §2 | Iterations to 100%" in table and "**partly supported**" in table
-    assert "**missing**" in table
+    assert table.count("\n| [`") + table.count("\n| `") == len(claims.ENTRIES)  # one row per entry
+    assert "**Seed 000 §2**" in table and "**partly supported**" in table and "**missing**" in table
 
 
 def test_front_page_without_markers_is_left_untouched(tmp_path):

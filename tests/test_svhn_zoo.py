@@ -22,7 +22,7 @@ def cache(tmp_path_factory):
 def tiny(cache, out, *extra):
     return ["--models=lenet5", "--dataset=svhn_synth", "--train_size=256", "--test_size=64", "--seeds=2",
             "--batch_size=16", "--steps=48", "--chunk_steps=8", "--record_every=4", f"--data_cache_dir={cache}",
-            f"--out={out}", *extra]
+            f"--out={out}", "--skip_models=", *extra]
 
 
 def checkpoint_steps(model_dir):
@@ -108,3 +108,35 @@ def test_28x28_images_are_padded_to_32x32_around_the_centre():
     assert padded.shape == (2, 32, 32, 1) and padded[:, 2:30, 2:30].min() == 7
     assert padded.sum() == images.sum()
     assert svhn_zoo.to_32x32(np.zeros((1, 32, 32, 3), np.uint8)).shape == (1, 32, 32, 3)
+
+
+def test_block_gradient_norms_are_the_norms_of_each_blocks_gradient():
+    import jax
+    import jax.numpy as jnp
+
+    from jaxdl.data import batching
+    from jaxdl.models import ResNet
+    from jaxdl.models.resnet import BasicBlock
+
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (6, 8, 8, 3), dtype=np.uint8), np.arange(6) % 10
+    model = ResNet(stage_sizes=(1, 3), block_cls=BasicBlock, num_filters=4, zero_init_last_bn=False)
+    norms = svhn_zoo.block_grad_norms(model, images, labels, seed_ids=[0, 5])
+    assert norms.shape == (2, 4) and (norms > 0).all()
+
+    # By hand for seed 5, with flax's own convolutions: block order stage0_block0, stage1_block0, then
+    # the two scanned blocks of stage 1 (parameters stacked on axis 0).
+    mean, std = batching.channel_stats(images)
+    x = (jnp.asarray(images, jnp.float32) / 255.0 - mean) / std
+    variables = model.init(jax.random.key(5), x[:1], train=False)
+
+    def loss(params):
+        logits, _ = model.apply({**variables, "params": params}, x, train=True, mutable=["batch_stats"])
+        return -jnp.mean(jax.nn.log_softmax(logits)[jnp.arange(6), labels])
+
+    grads = jax.grad(loss)(variables["params"])
+    norm = lambda tree: np.sqrt(sum(float(jnp.sum(g**2)) for g in jax.tree.leaves(tree)))  # noqa: E731
+    expected = [norm(grads["stage0_block0"]), norm(grads["stage1_block0"]),
+                *(norm(jax.tree.map(lambda g, j=j: g[j], grads["stage1_blocks"])) for j in range(2))]
+    np.testing.assert_allclose(norms[1], expected, rtol=1e-4)
+    assert not np.allclose(norms[0], norms[1])  # each seed its own initialisation

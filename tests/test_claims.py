@@ -1,0 +1,61 @@
+"""The claims registry against the committed results: every entry answered, no unknown ids, and every
+experiment docstring's expected numbers and runtime taken from its committed summary."""
+
+import ast
+import json
+import re
+
+import pytest
+from conftest import REPO
+
+from jaxdl import claims, report
+from jaxdl.stats import verdict_head
+
+RESULTS = REPO / "results"
+
+
+def test_registry_entries_are_well_formed():
+    assert len(claims.ENTRIES) >= 45
+    for e in claims.ENTRIES:
+        assert e.seed in ("000", "004") and e.kind in ("result", "reason", "definition"), e
+        assert (e.experiment is None) != (e.fixed is None), e
+        if e.experiment:
+            assert (REPO / "experiments" / f"{e.experiment}.py").exists(), e
+    with pytest.raises(ValueError, match="not one of"):
+        claims.check_verdict("probably true")
+
+
+def test_every_registry_entry_has_a_verdict_in_the_committed_results():
+    summaries = report.load_summaries(RESULTS)
+    rows = report.audit(summaries)
+    missing = [f"{r['id']} ({r['ours']})" for r in rows if r["verdict"] == "missing"]
+    assert not missing, f"registry entries without an answer in results/: {missing}; run make results"
+    for r in rows:
+        assert verdict_head(r["verdict"]) in claims.VERDICTS, r
+
+
+def test_no_experiment_answers_an_id_the_registry_does_not_know():
+    assert report.unknown_claims(report.load_summaries(RESULTS)) == []
+
+
+def _docstring(name: str) -> str:
+    return ast.get_docstring(ast.parse((REPO / "experiments" / f"{name}.py").read_text())) or ""
+
+
+@pytest.mark.parametrize("name", report.experiment_names())
+def test_docstring_states_command_runtime_and_expected_numbers_from_the_committed_results(name):
+    doc = _docstring(name)
+    assert f"python -m experiments.{name}" in doc, "the docstring gives the command"
+    runtime = re.search(r"Runtime: ~([\d.]+) (s|min) on 2 CPU cores", doc)
+    assert runtime, "a line 'Runtime: ~N s on 2 CPU cores (CPU default).'"
+    stated = float(runtime.group(1)) * (60 if runtime.group(2) == "min" else 1)
+    summary = json.loads((RESULTS / name / "summary.json").read_text())
+    wall = summary["provenance"]["wall_s"]
+    assert wall / 2.5 <= stated <= wall * 2.5, f"docstring says ~{stated:.0f} s, the committed run took {wall:.0f} s"
+    expected = re.search(r"Expected \(CPU default\):(.*?)(\n\s*\n|\Z)", doc, re.S)
+    assert expected, "a paragraph 'Expected (CPU default): ...'"
+    markdown = (RESULTS / name / "summary.md").read_text()
+    numbers = re.findall(r"\d[\d,]*(?:\.\d+)?", expected.group(1))
+    assert numbers, "the expected result states numbers"
+    absent = [n for n in numbers if n not in markdown]
+    assert not absent, f"numbers in the docstring's expected result not in results/{name}/summary.md: {absent}"
