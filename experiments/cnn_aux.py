@@ -27,7 +27,7 @@ validation image of accuracy std, and 0 spikes (counts: only a tie in every seed
 
 Command:
     python -m experiments.cnn_aux
-Runtime: ~5 min on 2 CPU cores (CPU default).
+Runtime: ~2 min on 2 CPU cores (CPU default).
 Other targets / data: --target=centroid, --dataset=svhn_synth (with --out). --scale=full: full MNIST via
 tfds, 32 seeds, λ in {0, 0.03, 0.1, 0.3, 1}, 4,200 iterations (GPU).
 

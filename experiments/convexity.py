@@ -17,7 +17,7 @@ features standardised. Float64 throughout the probes (jaxdl/convexity.py says wh
    linear1 and linear2 trained with Adam on ce and on mse; test accuracy paired by seed.
 
 Command: .venv/bin/python -m experiments.convexity --out=results/convexity
-Runtime: ~30 s on 2 CPU cores (CPU default).
+Runtime: ~20 s on 2 CPU cores (CPU default).
 
 Expected (CPU default): logistic + ce and logistic + mse_logit: no violation in 128 exact Hessian probes
 and 2048 chords; every other cell not convex, logistic + mse also along single coordinates (123/512

@@ -15,8 +15,8 @@ Two cells (one program), or one cell and one seed (seed k of the grid):
     python -m experiments.fc_grid --activation=relu --loss=ce --seeds=1 --first_seed=7
 GPU: the same command; add --seeds=1024 for a tighter ranking.
 
-Runtime: ~180 s on 2 CPU cores (CPU default). Measured: 361 s while other jobs loaded the 2 cores (load
-~8); the per-cell version took 64 s on an idle machine. `make results` re-measures it.
+Runtime: ~90 s on 2 CPU cores (CPU default): 89 s in the committed make results run (idle cores, warm
+compilation cache).
 
 Expected (CPU default): median iterations to 100% at each cell's best lr: sigmoid-l2 138, sigmoid-ce 178,
 relu-l2 10, relu-ce 10 (the seed: ~10000 / ~5000 / ~2500 / ~800), so the counts are contradicted. Ordering

@@ -20,8 +20,8 @@ One width, one seed (seed k of the grid alone):
     python -m experiments.xor --activation=tanh --widths=2 --lr=1 --seeds=1 --first_seed=6
 GPU: the same command; add --seeds=4096 for tight success rates.
 
-Runtime: ~20 s on 2 CPU cores (CPU default). Measured: 10 s with the compilation cache warm, 38 s cold under
-load (4 programs, one per width, ~13 s of compiling).
+Runtime: ~10 s on 2 CPU cores (CPU default): 7 s with the compilation cache warm, ~40 s cold (4 programs,
+one per width, ~13 s of compiling).
 
 Expected (CPU default): activation none tops out at exactly 75% in every run, and so does width 1 with
 every activation; from width 2 to width 4 the share of runs reaching 100% at the best lr grows: sigmoid

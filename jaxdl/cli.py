@@ -1,58 +1,14 @@
-"""absl flag helpers shared by every experiment: typed comma lists, validated before any work starts."""
+"""An experiment's start-up (cli.start: flags checked, multi-process runtime joined, --out writable) and
+the flag helpers svhn_zoo still uses."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from absl import app, flags
 
 from jaxdl import distributed, io
-
-
-def _parse_list(name: str, text: str, cast: Callable, kind: str) -> list:
-    items = [s.strip() for s in str(text).split(",")]
-    if not text or any(not s for s in items):
-        raise flags.ValidationError(f"--{name} is empty or has an empty item: give a comma list, e.g. 0.1,0.3")
-    try:
-        return [cast(s) for s in items]
-    except ValueError:
-        raise flags.ValidationError(f"--{name}={text!r}: every item must be {kind}") from None
-
-
-def define_list(
-    name: str,
-    default: str,
-    help: str,
-    *,
-    cast: Callable = float,
-    kind: str = "a number",
-    minimum: float | None = None,
-    strictly_positive: bool = False,
-    flag_values=flags.FLAGS,
-) -> None:
-    """Defines a comma-list flag (string in, list out via `parse`) whose items are checked at parse time."""
-    flags.DEFINE_string(name, default, help, flag_values=flag_values)
-
-    def check(text: str) -> bool:
-        values = _parse_list(name, text, cast, kind)
-        if strictly_positive and any(v <= 0 for v in values):
-            raise flags.ValidationError(f"--{name}={text!r}: every item must be > 0")
-        if minimum is not None and any(v < minimum for v in values):
-            raise flags.ValidationError(f"--{name}={text!r}: every item must be >= {minimum}")
-        return True
-
-    flags.register_validator(name, check, flag_values=flag_values)
-
-
-def parse(name: str, cast: Callable = float, flag_values=flags.FLAGS) -> list:
-    """The parsed value of a flag made by `define_list`."""
-    return _parse_list(name, getattr(flag_values, name), cast, "valid")
-
-
-def expand_choice(value: str, choices: Sequence[str]) -> list[str]:
-    """'all' -> every choice; otherwise the one given (enum flags already rejected anything else)."""
-    return list(choices) if value == "all" else [value]
 
 
 def positive(name: str, flag_values=flags.FLAGS) -> None:

@@ -210,8 +210,11 @@ def probe_model(model: str, x, y, key, *, hidden: int, points: int, chords: int,
             return {"eig": eig, "chords": ch, "eig_tol": eigen_tolerance(eig, eig_rtol),
                     "chord_tol": chord_tolerance(ch, chord_rtol, CHORD_ATOL), "along": along}
 
+        # One loss after another (lax.map is a loop): as independent branches, XLA:CPU ran the losses'
+        # LAPACK eigensolvers concurrently, and that deadlocked about one run in three (measured here).
+        per_loss = jax.lax.map(one, jnp.arange(len(LOSS_NAMES)))
         return {"points": pts, "a": a, "b": b, "is_axis": is_axis,
-                **{name: one(i) for i, name in enumerate(LOSS_NAMES)}}
+                **{name: jax.tree.map(lambda v, i=i: v[i], per_loss) for i, name in enumerate(LOSS_NAMES)}}
 
     return jax.device_get(probes(key))
 
