@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from jaxdl.stats import verdict_head
+
 VERDICTS = ("supported", "contradicted", "partly supported", "not resolved", "not reproduced",
             "not testable here", "definition, not a claim")
 RULE_LINK = "one rule for every verdict, BUILD.md § Verdicts"
@@ -36,7 +38,7 @@ class Entry:
 
 
 def check_verdict(verdict: str) -> None:
-    head = verdict.split(" (")[0].split(" — ")[0].strip()
+    head = verdict_head(verdict)
     if head not in VERDICTS:
         raise ValueError(f"verdict {verdict!r}: its head {head!r} is not one of {VERDICTS}")
 
