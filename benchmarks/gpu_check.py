@@ -411,7 +411,8 @@ def section_zoo_throughput(sec: Section) -> None:
     images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
     labels = rng.integers(0, 10, n).astype(np.int32)
     dtype = recipe.compute_dtype("auto")
-    default_group = 1 if on_cpu else None  # as experiments/svhn_zoo.py: seeds vmapped on GPU
+    # experiments/svhn_zoo.py's default is group 1 everywhere; the vmapped row is the comparison.
+    default_group = 1 if on_cpu else None
     sec.record["workload"] = (f"{seeds} seeds per model, batch {batch}, {steps} steps per call, median of {repeats} "
                               f"calls, compile excluded, compute {jnp.dtype(dtype).name}, random 32x32x3 images")
     flops_cache = {}

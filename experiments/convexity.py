@@ -40,6 +40,7 @@ from absl import app
 from jaxdl import config, convexity, engine, experiment, plots, stats
 from jaxdl.convexity import LOSS_NAMES, MODELS
 from jaxdl.summary import Claim, Figure, Summary, Table
+from jaxdl.verdicts import exact
 
 THEORY_CONVEX = {("logistic", "ce"), ("logistic", "mse_logit")}  # what convex analysis says
 CLASSIFY_MARGIN = 0.02  # two points of test accuracy: ~3 of the 171 breast_cancer test examples
@@ -120,24 +121,7 @@ def analyse(cfg: Config, res: dict) -> Summary:
         c = by[(model, loss)]
         return f"{model} + {loss}: {'no violation' if c['convex_by_probes'] else 'not convex'}"
 
-    def exact(ok: bool, word_ok="supported", word_not="contradicted"):
-        return f"{word_ok if ok else word_not} — exact"
-
-    tables = [Table("Convexity probes per (model, loss)", [
-        "model", "loss", "params", "Hessian", "points with min eig < -tol", "most negative min eig / radius",
-        "chords violating (axis-aligned)", "largest gap / (abs f(a) + abs f(b))", "verdict", "theory"],
-        [[c["model"], c["loss"], c["params"], c["hessian_method"], f"{c['eigen_violations']}/{c['eigen_points']}",
-          c["most_negative_relative_min_eigenvalue"],
-          f"{c['chord_violations']}/{c['chords']} ({c['axis_chord_violations']}/{c['axis_chords']})",
-          c["largest_relative_gap"], c["verdict"],
-          "convex" if (c["model"], c["loss"]) in THEORY_CONVEX else "not convex"] for c in cells],
-        [None] * 5 + [".2e", None, ".2e"])]
-    tables.append(Table("Curvature in one variable", ["function", "d2/dt2, extreme value"], [
-        *[[f"{loss}(z), both labels, z in [-20, 20]: min", curv[loss]["min_curvature"]] for loss in LOSS_NAMES],
-        ["log p, p in [0.01, 0.99]: max", curv["log_max_curvature"]],
-        ["-log sigmoid(z): min", curv["neg_log_sigmoid_min_curvature"]],
-        ["(u^2 - 1)^2 = square of the convex u^2 - 1: at u = 0", curv["composition_curvature_at_0"]],
-    ], [None, ".3g"]))
+    tables = [convexity.probe_table(cells, THEORY_CONVEX), convexity.curvature_table(curv)]
     claims = [
         Claim("ce_convex_from_log", f"exact: log is concave (d2/dp2 log p <= {curv['log_max_curvature']:.3g}); what "
               f"is convex is -log sigmoid(z) = softplus(-z) (min d2/dz2 = {curv['neg_log_sigmoid_min_curvature']:.1e} "

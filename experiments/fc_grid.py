@@ -25,9 +25,12 @@ pairs supported, relu-l2 > relu-ce supported (0.38). CE more robust: contradicte
 reaches 100% at 2 fewer learning rates per seed; at lr 10 in 3% of seeds). ReLU's hidden-layer gradient
 at step 0 is 2.19 log2 units above sigmoid's (supported), yet 35% of relu-ce runs get a dead unit.
 
-The one program's float32 values can differ from the per-cell programs' in the last bit (XLA fuses the
-all-branch program differently); where training is chaotic (lr >= 3) that moves some hit steps: 117 of the
-1,536 models of the default grid differ from the per-cell run, all at lr >= 3 (medians by <= 10 iterations).
+Every lax.map group of the engine (32 models: seeds run fastest) holds one cell, so the engine runs it
+with that cell's activation and loss as constants (engine.Task.categorical), as a per-cell program would;
+XLA still fuses the larger program differently, so float32 values can differ in the last bit, and where
+training is chaotic (large lrs) that moves some hit steps: 18 of the 1,536 models of the default grid
+differ from the per-cell runs (benchmarks/fc_program_bench.py, 2026-12-04; 117 when every model computed
+every branch).
 """
 
 from __future__ import annotations
@@ -108,8 +111,10 @@ def run(cfg) -> dict:
                                 group=cfg.engine_group(engine.default_group()))
     # Stop once every model reached 100% or diverged: later chunks change nothing we report.
     result = trainer(g.keys, g.hparams, data, done=lambda s: s["hit_step"] >= 0, label="fc_grid")
+    # The per-activation step cost answers relu_cheaper (and only it), which needs sigmoid and ReLU.
+    timed = cfg.time_models and {"sigmoid", "relu"} <= set(cfg.activation)
     timing = binary.step_seconds(lambda a: model_of(cfg, a), cfg.loss[-1], data, cfg.activation,
-                                 models=cfg.time_models) if cfg.time_models else {}
+                                 models=cfg.time_models) if timed else {}
     return {"grid": result, "step_seconds": timing}
 
 

@@ -35,6 +35,7 @@ from absl import app, flags
 from jaxdl import config, engine, experiment, neuron, plots, stats
 from jaxdl.neuron import LOSSES
 from jaxdl.summary import Claim, Figure, Summary, Table
+from jaxdl.verdicts import exact
 
 RAY = (1.0, 2.0, 5.0, 10.0, 20.0, 40.0)  # distances from the minimum at which |grad L| is reported
 DERIVATIVE_RTOL = 1e-4  # |d^k L/dz^k| below this fraction of its maximum is rounding, not a sign
@@ -98,26 +99,14 @@ def run(cfg: Config) -> dict:
     return res | {"z": np.asarray(z), "axis": np.asarray(axis), "far_starts": np.asarray(far)}
 
 
-def counts(res: dict) -> dict:
-    """{loss: {label: (extrema z, inflection z)}} of each gradient curve dL/dz."""
-    z = res["z"]
-    out = {}
-    for loss in LOSSES:
-        out[loss] = {}
-        for label in (1, 0):
-            d = res["derivatives"][loss][label]
-            out[loss][label] = tuple(neuron.sign_changes(z, d[k], DERIVATIVE_RTOL * np.abs(d[k]).max()).tolist()
-                                     for k in (1, 2))
-    return out
-
-
 def analyse(cfg: Config, res: dict) -> Summary:
     z, axis, far_n = res["z"], res["axis"], cfg.seeds
     grad1 = {loss: res["curves"][loss][1][1].astype(float) for loss in LOSSES}
     err = {loss: max(float(np.abs(res["curves"][loss][t][1] - res["closed"][loss][t]).max()) for t in (1, 0))
            for loss in LOSSES}
     peak = int(np.argmax(np.abs(grad1["l2"])))
-    cnt = counts(res)
+    cnt = {loss: {t: neuron.extrema_and_inflections(z, res["derivatives"][loss][t], DERIVATIVE_RTOL) for t in (1, 0)}
+           for loss in LOSSES}  # {loss: {label: (extrema z, inflection z)}} of each gradient curve dL/dz
     mins = {loss: dict(zip(("p", "loss", "eig"), res["min"][loss], strict=True)) for loss in LOSSES}
     chance = {loss: float(res["chance"][loss]) for loss in LOSSES}
     flat = {loss: res["grid"][loss][1] < cfg.grad_tol for loss in LOSSES}
@@ -195,8 +184,7 @@ def analyse(cfg: Config, res: dict) -> Summary:
         Claim("ce_valley_no_plateau", f"exact: CE valley floor b = {floor['ce'][0]:.2f} w {floor['ce'][1]:+.2f}; "
               f"‖grad CE‖ < {cfg.grad_tol:g} on {flat_frac['ce']:.1%} of the grid (L2 {flat_frac['l2']:.1%}); "
               f"‖grad CE‖ at distance {RAY[-1]:g} from the minimum {ray['ce'][-1]:.3g}",
-              "supported — exact" if flat_frac["ce"] == 0 and not np.isnan(floor["ce"][0])
-              else "contradicted — exact",
+              exact(flat_frac["ce"] == 0 and not np.isnan(floor["ce"][0])),
               {"flat_fraction": flat_frac, "ray": {lo: ray[lo].tolist() for lo in LOSSES}}),
         Claim("l2_grad_extra_extrema", f"exact count (sign changes of d2L/dz2, d3L/dz3 on z in ±{cfg.z_limit:g}): "
               f"the L2 gradient curve has {l2_inf} inflection points (y = 1, 0) vs CE's {ce_inf}, and {l2_ext} extrema "
@@ -208,7 +196,7 @@ def analyse(cfg: Config, res: dict) -> Summary:
               {"counts": {lo: {str(t): cnt[lo][t] for t in (1, 0)} for lo in LOSSES}}),
         Claim("ce_grad_offset_sigmoid", f"exact: jax.grad of CE equals sigmoid(z) - y to {err['ce']:.1e} at "
               f"{cfg.z_points} points, both labels",
-              "supported — exact" if err["ce"] < 1e-5 else "contradicted — exact",
+              exact(err["ce"] < 1e-5),
               {"max_abs_error": err["ce"]}),
         Claim("l2_gradient_vanishes", f"exact: for y = 1, ‖dL2/dz‖ < {cfg.grad_tol:g} for z < {wrong_end:.2f} (the "
               f"wrong side, far from equilibrium) and for z > {right_start:.2f}, where the L2 loss is already "
@@ -221,8 +209,8 @@ def analyse(cfg: Config, res: dict) -> Summary:
               slow.verdict, dataclasses.asdict(slow)),
         Claim("ce_gradient_constant", f"exact: ‖dCE/dz‖ -> 1 on the wrong side ({abs(float(grad1['ce'][0])):.5f} at "
               f"z = -{cfg.z_limit:g}); 2-D ‖grad CE‖ along the ray {', '.join(f'{v:.3f}' for v in ray['ce'])} at "
-              f"distances {', '.join(f'{d:g}' for d in RAY)}", "supported — exact" if abs(ray["ce"][-1] - ray["ce"][-2])
-              < 0.01 * ray["ce"][-1] else "contradicted — exact", {"ray": ray["ce"].tolist()}),
+              f"distances {', '.join(f'{d:g}' for d in RAY)}",
+              exact(abs(ray["ce"][-1] - ray["ce"][-2]) < 0.01 * ray["ce"][-1]), {"ray": ray["ce"].tolist()}),
         Claim("l2_far_init_mislabels", f"final training accuracy, L2 - CE from {far_n} far starts after {cfg.gd_steps} "
               f"steps: {mislabel.describe()} (L2 worse in {int((acc['l2'] < acc['ce']).sum())}, better in "
               f"{int((acc['l2'] > acc['ce']).sum())}); δ = one training point (1/{len(cfg.x)}), the smallest "

@@ -46,12 +46,11 @@ import dataclasses
 import jaxdl  # noqa: F401  (sets the host device count before jax starts)
 
 # isort: split
-import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app
 
-from jaxdl import classify, config, curves, engine, experiment, grid, optim, plots, stats, summary, tuning, verdicts
+from jaxdl import classify, config, engine, experiment, grid, optim, plots, stats, summary, tuning, verdicts
 from jaxdl.data import split_validation
 from jaxdl.models import PARAM_COUNTS, get_model
 
@@ -102,11 +101,6 @@ def build_model(num_classes: int = 10):
     return get_model("mlp", num_classes)
 
 
-def count_params(model, input_shape) -> int:
-    variables = jax.eval_shape(lambda k: model.init(k, jnp.zeros((1, *input_shape)), train=False), jax.random.key(0))
-    return sum(leaf.size for leaf in jax.tree.leaves(variables["params"]))
-
-
 def train_program(model, cfg: Config, data, optimizer: str, lrs, batch_size: int) -> engine.Result:
     """lrs x seeds (lr-major) at one batch size and optimizer, every step recorded, evaluated every epoch."""
     num_train = int(data["train"][1].shape[0])
@@ -130,7 +124,7 @@ def run(cfg: Config) -> dict:
         raise app.UsageError(f"--batch_size={max(cfg.batch_size + (cfg.compare_batch,))} exceeds the {len(train)} "
                              "training examples left after the validation split")
     model = build_model(train.num_classes)
-    if (params := count_params(model, train.shape)) != ARCHITECTURE_PARAMS:
+    if (params := tuning.count_params(model, train.shape)) != ARCHITECTURE_PARAMS:
         raise RuntimeError(f"the dense net has {params:,} parameters, not the seed's {ARCHITECTURE_PARAMS:,}")
     data = {"train": (jnp.asarray(train.images), jnp.asarray(train.labels)),
             "eval": (jnp.asarray(val.images), jnp.asarray(val.labels))}
@@ -150,38 +144,12 @@ def run(cfg: Config) -> dict:
                       "train_metadata": train.metadata(), "test_metadata": test.metadata()}}
 
 
-def program_stats(result: engine.Result, cfg: Config, test: dict) -> dict:
-    """Per model [M]: validation curves by epoch [M, E + 1], train loss by epoch [M, E], the early-stopping
-    epoch and its validation accuracy, epochs to --target_acc, and test accuracy (early-stopped, last)."""
-    _, val_loss, val_acc = classify.eval_curve(result, result.steps_per_epoch)
-    stop = tuning.early_stopping_epoch(val_acc)
-    hit = curves.first_hit_step(np.arange(val_acc.shape[1]), val_acc, cfg.target_acc)
-    m = len(stop)
-    return {"val_acc": val_acc, "val_loss": val_loss, "stop": stop, "best_val": val_acc[np.arange(m), stop],
-            "train_loss": result.metrics["loss"].reshape(m, cfg.epochs, -1).mean(-1),
-            "epochs_to_target": stats.censored_iterations(hit, cfg.epochs + 1),
-            "s_per_epoch": result.wall_s / cfg.epochs / m, "test_best": test["best"], "test_last": test["last"],
-            "diverged": result.diverged}
-
-
-def config_rows(name: str, p: dict, lrs, n: int) -> list[dict]:
-    """One row per lr of a program: {batch_size/optimizer, lr, per-seed slices of `p`}."""
-    return [{"program": name, "lr": lr, "batch_size": int(name.split(" b")[1]), "optimizer": name.split(" ")[0],
-             **{k: v[i * n:(i + 1) * n] for k, v in p.items() if k != "s_per_epoch"}} for i, lr in enumerate(lrs)]
-
-
-def pct(a) -> str:
-    return f"{100 * np.mean(a):.2f} ± {100 * np.std(a, ddof=1):.2f}" if len(a) > 1 else f"{100 * np.mean(a):.2f}"
-
-
-
-
 def analyse(cfg: Config, out: dict) -> summary.Summary:
     n, names = cfg.seeds, [k for k in out if " b" in k]
-    ps = {k: program_stats(out[k], cfg, out["test"][k]) for k in names}
+    ps = {k: tuning.program_stats(out[k], out["test"][k], cfg.epochs, cfg.target_acc) for k in names}
     lrs_of = {f"{cfg.optimizer} b{b}": cfg.lr for b in cfg.batch_size} | {
         f"sgd b{cfg.compare_batch}": cfg.sgd_lr, f"momentum b{cfg.compare_batch}": cfg.momentum_lr}
-    rows_of = {k: config_rows(k, ps[k], lrs_of[k], n) for k in names}
+    rows_of = {k: tuning.config_rows(k, ps[k], lrs_of[k], n) for k in names}
     rows = [r for b in cfg.batch_size for r in rows_of[f"{cfg.optimizer} b{b}"]]
     chosen = tuning.chosen_configs(rows, cfg.top, cfg.optimizer, KERAS_DEFAULT,
                                    "Keras default (Adam 1e-3, batch 32)")
@@ -236,24 +204,11 @@ def analyse(cfg: Config, out: dict) -> summary.Summary:
     claims.append(summary.Claim("tuning_matters", "; ".join(t for t, _ in (tune_lr, bs_acc, *stop_part))
                                 + " (lr, batch-size and epochs parts, combined)", tune,
                                 {"lr": dataclasses.asdict(tune_lr[1]), "epochs": dataclasses.asdict(stop_part[0][1])}))
-    epochs_range = lambda r: f"{np.median(r['stop']):g} ({r['stop'].min()}-{r['stop'].max()})"  # noqa: E731
     tables = [
-        summary.Table("Chosen configurations on the test set", ["config", "why chosen", "validation acc %",
-                                                                 "test acc % (mean ± std)", "epoch median (range)"],
-                      [[f"lr {rows[i['index']]['lr']:g}, batch {rows[i['index']]['batch_size']}", i["reason"],
-                        pct(rows[i["index"]]["best_val"]), pct(rows[i["index"]]["test_best"]),
-                        epochs_range(rows[i["index"]])] for i in chosen],
-                      note=c("Best minus runner-up on validation (optimistic: both won a maximum over epochs)",
-                             rows[order[0]]["best_val"], rows[order[min(1, len(order) - 1)]]["best_val"], +1,
-                             ACC)[0]),
-        summary.Table("Every configuration (validation)", ["program", "lr", "val acc % at early stop (mean ± std)",
-                                                           "epoch median (range)", "val acc % after the last epoch",
-                                                           f"epochs to {cfg.target_acc:.0%} (median)",
-                                                           "test acc % early-stopped / last", "diverged"],
-                      [[r["program"], f"{r['lr']:g}", pct(r["best_val"]), epochs_range(r),
-                        f"{100 * np.mean(r['val_acc'][:, -1]):.2f}", f"{np.median(r['epochs_to_target']):g}",
-                        f"{100 * np.mean(r['test_best']):.2f} / {100 * np.mean(r['test_last']):.2f}",
-                        int(r["diverged"].sum())] for rs in rows_of.values() for r in rs]),
+        tuning.chosen_table(rows, chosen, c("Best minus runner-up on validation (optimistic: both won a maximum over "
+                                            "epochs)", rows[order[0]]["best_val"],
+                                            rows[order[min(1, len(order) - 1)]]["best_val"], +1, ACC)[0]),
+        tuning.sweep_table([r for rs in rows_of.values() for r in rs], cfg.target_acc),
         summary.Table("Training step memory per model", ["batch", "temporary MB", "arguments MB (state + data)"],
                       mem, formats=["", ".3f", ".1f"])]
     setup = (f"Data: `{cfg.dataset}` ({out['sizes']['train']:,} train, {out['sizes']['validation']:,} validation, "

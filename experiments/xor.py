@@ -82,24 +82,30 @@ def make_xor_task(model, loss: str, optimizer: str) -> engine.Task:
     base = binary.make_task(model, loss, optimizer, input_dim=2)
 
     def init(key, hp):
-        return {"base": base.init(key, hp), "hit_step": jnp.int32(-1), "best_acc": jnp.float32(0),
-                "best_decided_acc": jnp.float32(0)}
+        base_state = base.init(key, hp)
+        # binary's categorical choices move up to this state's top level, where the engine looks for them.
+        choice = {engine.CHOICE: base_state.pop(engine.CHOICE)} if engine.CHOICE in base_state else {}
+        return {"base": base_state, "hit_step": jnp.int32(-1), "best_acc": jnp.float32(0),
+                "best_decided_acc": jnp.float32(0), **choice}
 
     def step(state, data, t):
         x, y = data
         # The 4-point forward pass again (binary's step keeps its logits to itself): free at run time.
         z = binary.logits(model, state["base"]["params"], x, choice_of(state))
         decided = decided_accuracy(z, y)
-        new_base, metrics = base.step(state["base"], data, t)
-        return {"base": new_base, "hit_step": jnp.where((state["hit_step"] < 0) & (decided >= 1), t, state["hit_step"]),
+        choice = {engine.CHOICE: state[engine.CHOICE]} if engine.CHOICE in state else {}
+        new_base, metrics = base.step({**state["base"], **choice}, data, t)
+        new_base = {k: v for k, v in new_base.items() if k != engine.CHOICE}
+        hit = jnp.where((state["hit_step"] < 0) & (decided >= 1), t, state["hit_step"])
+        return {**choice, "base": new_base, "hit_step": hit,
                 "best_acc": jnp.maximum(state["best_acc"], metrics["acc"]),
                 "best_decided_acc": jnp.maximum(state["best_decided_acc"], decided)}, metrics
 
-    return engine.Task(init=init, step=step, describe=base.describe)
+    return engine.Task(init=init, step=step, describe=base.describe, categorical=base.categorical)
 
 
 def choice_of(state):
-    return state["base"].get("choice", {}).get("activation", 0)
+    return state.get(engine.CHOICE, {}).get("activation", 0)
 
 
 def run_width(cfg, width: int) -> engine.Result:

@@ -40,7 +40,7 @@ def make_task(model: nn.Module, loss, optimizer: str, input_dim: int, diagnose_e
         opt_state = optim.with_lr(tx.init(params), hp["lr"])
         state = {"params": params, "opt_state": opt_state, "hit_step": jnp.array(-1, jnp.int32)}
         if picks:
-            state["choice"] = {name: jnp.asarray(hp[name], jnp.int32) for name in picks}
+            state[engine.CHOICE] = {name: jnp.asarray(hp[name], jnp.int32) for name in picks}
         return state
 
     def objective(params, x, y, choice):
@@ -61,7 +61,7 @@ def make_task(model: nn.Module, loss, optimizer: str, input_dim: int, diagnose_e
 
     def step(state, data, t):
         x, y = data
-        choice = state.get("choice", {})
+        choice = state.get(engine.CHOICE, {})
         (loss_value, (z, hidden)), grads = jax.value_and_grad(objective, has_aux=True)(state["params"], x, y, choice)
         acc = jnp.mean((z > 0) == (y > 0.5))
         hit = jnp.where((state["hit_step"] < 0) & (acc >= 1.0), t, state["hit_step"])
@@ -76,7 +76,9 @@ def make_task(model: nn.Module, loss, optimizer: str, input_dim: int, diagnose_e
     def describe(metrics):
         return f"[100% train acc now: {int((metrics['acc'] >= 1).sum())}/{metrics['acc'].size}]"
 
-    return engine.Task(init=init, step=step, describe=describe)
+    # The engine runs groups of models that share their activation and loss with them as constants.
+    counts = {n: len(names) for n, names in (("activation", model.activation), ("loss", loss)) if n in picks}
+    return engine.Task(init=init, step=step, describe=describe, categorical=counts)
 
 
 def _first_layer(module, method_name) -> bool:

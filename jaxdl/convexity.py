@@ -22,6 +22,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from jaxdl import hessian, losses
+from jaxdl.summary import Table
 
 EIGEN_METHODS = ("exact", "lanczos")
 
@@ -252,6 +253,19 @@ def summarise_cell(model: str, loss: str, method: str, probe: dict, witness_info
     return cell | {"_relative_min": relative_min, "_along_chord": out["along"], "_points": probe["points"]}
 
 
+def probe_table(cells: list[dict], theory_convex) -> Table:
+    """One row per `summarise_cell` output; `theory_convex`: the (model, loss) pairs convex analysis proves."""
+    return Table("Convexity probes per (model, loss)", [
+        "model", "loss", "params", "Hessian", "points with min eig < -tol", "most negative min eig / radius",
+        "chords violating (axis-aligned)", "largest gap / (abs f(a) + abs f(b))", "verdict", "theory"],
+        [[c["model"], c["loss"], c["params"], c["hessian_method"], f"{c['eigen_violations']}/{c['eigen_points']}",
+          c["most_negative_relative_min_eigenvalue"],
+          f"{c['chord_violations']}/{c['chords']} ({c['axis_chord_violations']}/{c['axis_chords']})",
+          c["largest_relative_gap"], c["verdict"],
+          "convex" if (c["model"], c["loss"]) in theory_convex else "not convex"] for c in cells],
+        [None] * 5 + [".2e", None, ".2e"])
+
+
 def recheck(w: dict) -> dict:
     """Re-evaluates a saved witness from scratch: the chord gap f((a+b)/2) - (f(a)+f(b))/2, the curvature
     v^T H v along the saved eigenvector (one HVP), and the same curvature without autodiff, from the
@@ -298,6 +312,16 @@ def one_d_curvature(z_limit: float = 20.0, points: int = 4001) -> dict:
     out["neg_log_sigmoid_min_curvature"] = float(outer["neg_log_sigmoid"].min())
     out["composition_curvature_at_0"] = float(outer["square_of_square_minus_1"][0])
     return out
+
+
+def curvature_table(curv: dict) -> Table:
+    """`one_d_curvature`'s numbers (at its default z range) as a table."""
+    return Table("Curvature in one variable", ["function", "d2/dt2, extreme value"], [
+        *[[f"{loss}(z), both labels, z in [-20, 20]: min", curv[loss]["min_curvature"]] for loss in LOSS_NAMES],
+        ["log p, p in [0.01, 0.99]: max", curv["log_max_curvature"]],
+        ["-log sigmoid(z): min", curv["neg_log_sigmoid_min_curvature"]],
+        ["(u^2 - 1)^2 = square of the convex u^2 - 1: at u = 0", curv["composition_curvature_at_0"]],
+    ], [None, ".3g"])
 
 
 def float32_check(x, y, hidden: int, points: np.ndarray, relative_min: np.ndarray, rtol: float) -> dict:

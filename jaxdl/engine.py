@@ -16,9 +16,16 @@ A *task* is two pure per-model functions (purejaxrl style):
   convolutions, which vmap turns into grouped convolutions, small groups for small states);
 * the step loop is `lax.scan`, split into chunks so the host can log progress (with ETA), checkpoint and
   stop early between chunks; metrics are recorded every `record_every` steps, not every step;
-* a member whose metrics (checked every step, scalars) or state (checked every `guard_every` steps)
-  become non-finite has its divergence step recorded and is frozen at its state of the last check
-  (`Result.frozen_at`); the others are untouched (members never interact).
+* categorical hyperparameters (`Task.categorical`, e.g. the activation and loss of the FC grid, picked
+  per model with `lax.switch`) cost one branch, not all: a lax.map group whose members share them runs
+  with them as constants, others per member; `Trainer.layout` deals each run of equal choices over the
+  devices so that they share the costly and the cheap choices;
+* a trainer called again with the same shapes reuses its compiled chunk program (no re-tracing);
+* the divergence guard's contract: a member whose metrics (checked every step, scalars) or state
+  (checked every `guard_every` steps) become non-finite has that step recorded (`Result.diverged_at`),
+  never poisons the others (members never interact: theirs are bit-identical to a run without it), and
+  its reported state is its last state checked finite, from step `Result.frozen_at`, frozen there for
+  the rest of the run (tests/test_engine.py: divergence step, isolation, reported state).
 
 A model's key and hyperparameters alone fix its trajectory, so model k of a grid equals a solo run of
 model k (to float rounding of batched vs unbatched kernels; tested).
@@ -27,8 +34,9 @@ model k (to float rounding of batched vs unbatched kernels; tested).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
@@ -42,6 +50,7 @@ from jaxdl import distributed
 
 AXIS = "models"
 BATCH_AXIS = "batch"
+CHOICE = "choice"  # the task-state entry holding a task's categorical hyperparameters (Task.categorical)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +63,12 @@ class Task:
     step: Callable[[Any, Any, jax.Array], tuple[Any, dict]]
     describe: Callable[[dict], str] | None = None
     evaluate: Callable[..., Any] | None = None
+    # Categorical hyperparameters the step branches on (e.g. with lax.switch): name -> number of values.
+    # Each is an int32 scalar of the task state under state[CHOICE][name], in [0, count), that the step
+    # leaves unchanged. Under vmap a per-member switch computes every branch; so where all members of a
+    # lax.map group share their values, the engine runs that group's chunk with them as constants
+    # (one branch, as a task built for that one choice would), else per member (see `_group_chunk`).
+    categorical: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -208,6 +223,7 @@ class Trainer:
         self.group = None if group == AUTO else group  # resolved by `_compile` when "auto"
         self.mesh = mesh if mesh is not None else device_mesh()
         self.last_compile_s = 0.0
+        self._programs = {}  # (state, data) signature -> (compiled chunk program, its group)
         self.num_devices = self.mesh.shape[AXIS]  # model shards (a "batch" axis shares each one's work)
         self._models = P(AXIS)
         self._init = jax.jit(self._sharded(self._init_local, (P(AXIS), P(AXIS)), P(AXIS)))
@@ -228,20 +244,25 @@ class Trainer:
 
         return jax.vmap(one)(keys, hparams)
 
-    def _guarded_step(self, carry, data, t):
+    def _guarded_step(self, carry, data, t, fixed=None):
         # Only the scalar metrics are checked here: selecting the whole state every step (params,
         # optimiser state, best params) kept XLA from updating it in place and cost the dense net 1.8x
         # per step; the state itself is checked and restored once per guard block (`guard_block` below).
-        new_task, metrics = self.task.step(carry["task"], data, t)
+        task_state = carry["task"]
+        if fixed:  # this group's categorical values as constants: each lax.switch on them is one branch
+            task_state = {**task_state, CHOICE: {**task_state[CHOICE], **fixed}}
+        new_task, metrics = self.task.step(task_state, data, t)
+        if fixed:
+            new_task = {**new_task, CHOICE: carry["task"][CHOICE]}
         bad = (carry["diverged_at"] < 0) & ~_all_finite(metrics)
         return {"task": new_task, "diverged_at": jnp.where(bad, t, carry["diverged_at"])}, metrics
 
-    def _one_model_chunk(self, carry, data, t0):
+    def _one_model_chunk(self, carry, data, t0, fixed=None):
         intervals = self.guard_every // self.record_every  # record intervals per guard block
 
         def record_interval(c, t_start):
             def body(c, t):
-                return self._guarded_step(c, data, t)
+                return self._guarded_step(c, data, t, fixed)
 
             c, metrics = jax.lax.scan(body, c, t_start + jnp.arange(self.record_every))
             # Keep the first step of the interval: metrics at step t describe the model before update t.
@@ -262,17 +283,56 @@ class Trainer:
         carry, metrics = jax.lax.scan(guard_block, carry, t0 + self.guard_every * jnp.arange(blocks))
         return carry, jax.tree.map(lambda m: m.reshape(blocks * intervals, *m.shape[2:]), metrics)
 
+    def _group_chunk(self, carry, data, t0):
+        """One chunk of a group of models [g, ...], vmapped. With `Task.categorical`, a `lax.switch` on
+        the group's values picks a program compiled for exactly those values (constants: XLA drops the
+        untaken branches of the step's own switches) when every member shares them, else the per-member
+        program; either way each member computes its own choice, so results do not depend on grouping."""
+        def run(fixed):
+            return jax.vmap(lambda c: self._one_model_chunk(c, data, t0, fixed))
+
+        cat = self.task.categorical
+        if not cat or self.group is None:  # one vmap over a device's models: rarely uniform
+            return run(None)(carry)
+        names = sorted(cat)
+        values = {n: carry["task"][CHOICE][n] for n in names}
+        first = {n: values[n][0] for n in names}
+        uniform = jnp.all(jnp.stack([jnp.all(values[n] == first[n]) & (first[n] >= 0) & (first[n] < cat[n])
+                                     for n in names]))
+        index = jnp.int32(0)
+        for n in names:  # mixed radix: the position of the group's values in itertools.product order
+            index = index * cat[n] + first[n].astype(jnp.int32)
+        combos = list(itertools.product(*(range(cat[n]) for n in names)))
+        branches = [lambda c, combo=combo: run({n: jnp.int32(v) for n, v in zip(names, combo, strict=True)})(c)
+                    for combo in combos] + [run(None)]
+        return jax.lax.switch(jnp.where(uniform, index, len(combos)), branches, carry)
+
     def _chunk_local(self, carry, data, t0):
-        run = lambda c: self._one_model_chunk(c, data, t0)
         local_models = jax.tree.leaves(carry)[0].shape[0]
-        if self.group is None or self.group >= local_models:
-            return jax.vmap(run)(carry)
-        return jax.lax.map(run, carry, batch_size=self.group)
+        group = self.group
+        if group is None or group >= local_models:
+            return self._group_chunk(carry, data, t0)
+        n, rest = divmod(local_models, group)
+        head = jax.tree.map(lambda x: x[:n * group].reshape(n, group, *x.shape[1:]), carry)
+        out = jax.lax.map(lambda c: self._group_chunk(c, data, t0), head)
+        out = jax.tree.map(lambda x: x.reshape(n * group, *x.shape[2:]), out)
+        if rest:
+            tail = self._group_chunk(jax.tree.map(lambda x: x[n * group:], carry), data, t0)
+            out = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), out, tail)
+        return out
 
     # -- host driver ------------------------------------------------------------------------------
 
     def _compile(self, state, data):
-        """(chunk program, compile seconds, whether it came from the persistent compilation cache)."""
+        """(chunk program, compile seconds, whether it came from the persistent compilation cache). A
+        trainer called again with the same shapes, dtypes and shardings reuses its program (0 s): tracing,
+        lowering and loading a CNN's program from the persistent cache cost ~0.2 s a call otherwise."""
+        key = jax.tree.structure((state, data)), tuple(
+            (x.shape, x.dtype, getattr(x, "weak_type", False), getattr(x, "sharding", None))
+            for x in jax.tree.leaves((state, data)))
+        if key in self._programs:
+            self.group = self._programs[key][1]
+            return self._programs[key][0], 0.0, False
         if self._group_setting == AUTO:
             self.group = self._auto_group(state, data)
         hits, t0 = _cache_hits[0], time.perf_counter()
@@ -281,6 +341,7 @@ class Trainer:
         run_chunk = lowered.compile()
         t2 = time.perf_counter()
         hit = _cache_hits[0] > hits
+        self._programs[key] = run_chunk, self.group
         # Tracing and lowering are paid even on a cache hit: the cache key is a hash of the lowered program.
         logging.info("chunk program: traced and lowered in %.2fs, %s in %.2fs (group %s)", t1 - t0,
                      "loaded from the compilation cache" if hit else "compiled", t2 - t1, self.group)
@@ -298,12 +359,38 @@ class Trainer:
     def padded_count(self, models: int) -> int:
         return -(-models // self.num_devices) * self.num_devices
 
+    def layout(self, hparams, models: int) -> np.ndarray | None:
+        """The order of the (padded) models on the mesh: None for the given order, else `order` with model
+        order[i] at position i. With `Task.categorical`, a grid lists each choice's models in one run (e.g.
+        every lr and seed of one activation); left in order, one device would train only the costly
+        choices (sigmoid) while another finishes the cheap ones (ReLU) and waits. So every run of equal
+        choices whose length the device count divides is dealt out in equal slices, one per device,
+        each device's slices in grid order (its lax.map groups stay uniform). Fixed by the hparams alone:
+        `init`, `__call__` and a restored checkpoint agree."""
+        names = [n for n in self.task.categorical if n in hparams]
+        if not names or self.num_devices == 1:
+            return None
+        padded = self.padded_count(models)
+        codes = np.stack([np.broadcast_to(np.asarray(hparams[n]), (models,)) for n in names], 1)
+        codes = np.concatenate([codes, np.repeat(codes[-1:], padded - models, axis=0)])
+        starts = np.flatnonzero(np.r_[True, np.any(codes[1:] != codes[:-1], axis=1)])
+        ends = np.r_[starts[1:], padded]
+        if len(starts) == 1 or np.any((ends - starts) % self.num_devices):
+            return None
+        n = self.num_devices
+        return np.concatenate([np.arange(a + d * (b - a) // n, a + (d + 1) * (b - a) // n)
+                               for d in range(n) for a, b in zip(starts, ends, strict=True)])
+
     def init(self, keys, hparams):
-        """Batched, sharded initial states for `keys` [M, 2] and `hparams` {name: [M]} (padded)."""
+        """Batched, sharded initial states for `keys` [M, 2] and `hparams` {name: [M]} (padded, in the
+        order of `layout`)."""
         models = keys.shape[0]
         padded = self.padded_count(models)
+        order = self.layout(hparams, models)
         hparams = {k: jnp.broadcast_to(jnp.asarray(v, jnp.float32), (models,)) for k, v in hparams.items()}
         keys, hparams = _pad_models((jnp.asarray(keys), hparams), padded)
+        if order is not None:
+            keys, hparams = jax.tree.map(lambda x: x[order], (keys, hparams))
         sharding = NamedSharding(self.mesh, self._models)
         return self._init(jax.device_put(keys, sharding), jax.device_put(hparams, sharding))
 
@@ -320,17 +407,20 @@ class Trainer:
         done: Callable[[Any], jax.Array] | None = None,
         label: str = "train",
     ) -> Result:
-        """Trains models [M] from scratch, or from `state` (padded, as returned by `init` or passed to
-        `on_chunk`) at `start_step`. `on_chunk(state, steps_done)` runs after every chunk (e.g. to
-        checkpoint). Training ends at a chunk boundary once `done(task_state) -> bool` (one model's task
-        state, run on device; a diverged, hence frozen, model counts as done) holds for every model, or
-        once `stop_early(state)` (host side, on the whole engine state) returns True. Prefer `done`: only
+        """Trains models [M] from scratch, or from `state` (padded and in `layout` order, as returned by
+        `init` or passed to `on_chunk`/`stop_early`) at `start_step`. `on_chunk(state, steps_done)` runs
+        after every chunk (e.g. to checkpoint). Training ends at a chunk boundary once
+        `done(task_state) -> bool` (one model's task state, run on device; a diverged, hence frozen,
+        model counts as done) holds for every model, or once `stop_early(state)` (host side, on the
+        whole engine state) returns True. Prefer `done`: only
         [M] booleans reach the host, where `stop_early` copies the whole state (across processes in a
         multi-process run). Host copies go through `distributed.fetch`, so every process of a
         multi-process run gets the same Result and stops at the same chunk."""
         models = keys.shape[0]
         if start_step % self.chunk:
             raise ValueError(f"start_step {start_step} is not a chunk boundary (chunk={self.chunk})")
+        order = self.layout(hparams, models)
+        back = slice(None) if order is None else np.argsort(order)  # engine order -> model order
         if state is None:
             state = self.init(keys, hparams)
         else:  # e.g. restored from a checkpoint onto one device: lay it out as init does
@@ -345,23 +435,23 @@ class Trainer:
         while steps_done < self.steps:
             state, metrics = run_chunk(state, data, jnp.int32(steps_done))
             metrics = distributed.fetch(metrics)
-            records.append(metrics)
+            records.append(jax.tree.map(lambda x: x[back], metrics))
             steps_done += self.chunk
             elapsed = time.perf_counter() - t_start
             eta = elapsed / (steps_done - start_step) * (self.steps - steps_done)
-            summary = self.task.describe({k: v[:models, -1] for k, v in metrics.items()}) \
+            summary = self.task.describe({k: v[:models, -1] for k, v in records[-1].items()}) \
                 if self.task.describe else ""
             logging.info("%s: step %d/%d (%.0f%%), %.1fs elapsed, ETA %.1fs %s", label, steps_done,
                          self.steps, 100 * steps_done / self.steps, elapsed, eta, summary)
             if on_chunk is not None:
                 on_chunk(state, steps_done)
-            if (done is not None and bool(np.all(distributed.fetch(all_done(state))[:models]))) or (
+            if (done is not None and bool(np.all(distributed.fetch(all_done(state))[back][:models]))) or (
                     stop_early is not None and stop_early(distributed.fetch(state))):
                 logging.info("%s: stopping early at step %d: every model is done", label, steps_done)
                 break
         wall_s = time.perf_counter() - t_start
 
-        final = jax.tree.map(lambda x: np.asarray(x)[:models], distributed.fetch(state))
+        final = jax.tree.map(lambda x: np.asarray(x)[back][:models], distributed.fetch(state))
         metrics = {
             k: np.concatenate([r[k] for r in records], axis=1)[:models] if records else np.zeros((models, 0))
             for k in (records[0] if records else {})

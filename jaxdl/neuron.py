@@ -51,6 +51,12 @@ def sign_changes(z: np.ndarray, values: np.ndarray, atol: float) -> np.ndarray:
     return (zs[i] + zs[i + 1]) / 2
 
 
+def extrema_and_inflections(z: np.ndarray, d: np.ndarray, rtol: float) -> tuple[list, list]:
+    """(extrema z, inflection z) of a gradient curve dL/dz, from d = `derivatives` [3, n]: the sign changes
+    of d2L/dz2 and d3L/dz3, each ignoring values within `rtol` of its maximum magnitude (rounding)."""
+    return tuple(sign_changes(z, d[k], rtol * np.abs(d[k]).max()).tolist() for k in (1, 2))
+
+
 def neuron_loss(loss: str, params: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
     """Mean loss of the neuron with params [2] = (w, b) on the dataset x [m], y [m]."""
     return losses.BINARY_LOSSES[loss](params[0] * x + params[1], y)

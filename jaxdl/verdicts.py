@@ -20,3 +20,8 @@ def claim(cid: str, parts: list, note: str = "", verdict: str | None = None) -> 
     return summary.Claim(cid, "; ".join([t for t, _ in parts] + ([note] if note else [])),
                          verdict or stats.combine([p.verdict for _, p in parts]),
                          {t.split(":")[0]: dataclasses.asdict(p) for t, p in parts})
+
+
+def exact(ok: bool, yes: str = "supported", no: str = "contradicted") -> str:
+    """The verdict of an exact fact (no sampling): `yes` when it holds, else `no`, marked "— exact"."""
+    return f"{yes if ok else no} — exact"

@@ -25,6 +25,16 @@ def run_cli(module: str, *args: str, timeout: int = 300) -> subprocess.Completed
                           text=True, timeout=timeout)
 
 
+def assert_cli_rejects(module: str, out: Path, *args: str, message: str, timeout: int = 120,
+                       creates_out: bool = False) -> None:
+    """`python -m module --out=out args` fails with `message` on stderr and writes nothing: no `out` at all,
+    or with `creates_out` (the error is found after the output folder is prepared) no summary in it."""
+    proc = run_cli(module, f"--out={out}", *args, timeout=timeout)
+    assert proc.returncode != 0
+    assert message in proc.stderr, proc.stderr[-2000:]
+    assert not (out / "summary.json" if creates_out else out).exists()
+
+
 @pytest.fixture
 def cli():
     return run_cli

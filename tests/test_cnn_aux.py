@@ -7,10 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import assert_cli_rejects, run_cli
 
-from experiments import cnn_aux
-from jaxdl import claims, curves, losses, stats
+from jaxdl import aux_head, claims, curves, losses, stats
 from jaxdl.models.cnn import SmallCNN
 from jaxdl.models.scan_conv import ScanFriendlyConvs
 
@@ -22,14 +21,14 @@ def batch(n=8, seed=0):
     return jnp.asarray(rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8)), jnp.asarray(rng.integers(0, 10, n))
 
 
-@pytest.mark.parametrize("target", list(cnn_aux.TARGETS))
+@pytest.mark.parametrize("target", list(aux_head.TARGETS))
 def test_heads_have_the_target_shapes(target):
     images, labels = batch()
-    model = SmallCNN(num_classes=10, regression_outputs=cnn_aux.TARGET_OUTPUTS[target])
+    model = SmallCNN(num_classes=10, regression_outputs=aux_head.TARGET_OUTPUTS[target])
     params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)), train=False)
     logits, regression = model.apply(params, images.astype(jnp.float32), train=False)
     assert logits.shape == (8, 10)
-    assert regression.shape == cnn_aux.TARGETS[target](images, labels).shape == (8, cnn_aux.TARGET_OUTPUTS[target])
+    assert regression.shape == aux_head.TARGETS[target](images, labels).shape == (8, aux_head.TARGET_OUTPUTS[target])
 
 
 def test_lambda_zero_gives_exactly_the_ce_only_gradients():
@@ -38,10 +37,10 @@ def test_lambda_zero_gives_exactly_the_ce_only_gradients():
     without = ScanFriendlyConvs(SmallCNN(num_classes=10))  # the same convolution code as with_head
     params = with_head.init(jax.random.PRNGKey(3), jnp.zeros((1, 28, 28, 1)), train=False)["params"]
     trunk = {k: v for k, v in params.items() if k != "regression"}
-    objective = cnn_aux.make_objective("centroid", np.float32([0.5, 0.5]), np.float32([0.1, 0.1]))
+    objective = aux_head.make_objective("centroid", np.float32([0.5, 0.5]), np.float32([0.1, 0.1]))
 
     def grads(aux_weight):
-        return jax.jit(jax.value_and_grad(lambda p: cnn_aux.total_loss(with_head, p, images, labels, objective,
+        return jax.jit(jax.value_and_grad(lambda p: aux_head.total_loss(with_head, p, images, labels, objective,
                                                                        aux_weight, MEAN, STD)))(params)
 
     def ce_only(p):
@@ -59,7 +58,7 @@ def test_lambda_zero_gives_exactly_the_ce_only_gradients():
 
     def explicit(p):
         logits, regression = with_head.apply({"params": p}, (images / 255.0 - MEAN) / STD, train=False)
-        z = (cnn_aux.centroid(images, labels) - 0.5) / 0.1
+        z = (aux_head.centroid(images, labels) - 0.5) / 0.1
         return losses.softmax_ce(logits, labels) + 0.5 * jnp.mean((regression - z) ** 2)
 
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), g1,
@@ -94,17 +93,17 @@ def test_targets_on_hand_made_images():
     images[2, 2, 1], images[2, 2, 3] = 255, 85  # weights 3:1 along row 2
     # images[3] is blank
     labels = np.array([0, 3, 7, 9])
-    np.testing.assert_allclose(cnn_aux.centroid(images, labels),
+    np.testing.assert_allclose(aux_head.centroid(images, labels),
                                [[4.5 / 6, 1.5 / 4], [0.5, 0.5], [(3 * 1.5 + 3.5) / 4 / 6, 2.5 / 4], [0.5, 0.5]],
                                rtol=1e-6)
-    np.testing.assert_allclose(cnn_aux.ink(images, labels)[:, 0],
+    np.testing.assert_allclose(aux_head.ink(images, labels)[:, 0],
                                [1 / 24, 200 / 255 / 24, 340 / 255 / 24, 0], rtol=1e-6)
-    np.testing.assert_array_equal(cnn_aux.digit_value(images, labels)[:, 0], [0, 3, 7, 9])
+    np.testing.assert_array_equal(aux_head.digit_value(images, labels)[:, 0], [0, 3, 7, 9])
     # Channels count as their mean: a colour image with ink in one channel.
     rgb = np.zeros((1, 2, 2, 3), np.uint8)
     rgb[0, 1, 1, 0] = 255
-    np.testing.assert_allclose(cnn_aux.centroid(rgb, labels[:1]), [[0.75, 0.75]])
-    np.testing.assert_allclose(cnn_aux.ink(rgb, labels[:1]), [[1 / 12]])
+    np.testing.assert_allclose(aux_head.centroid(rgb, labels[:1]), [[0.75, 0.75]])
+    np.testing.assert_allclose(aux_head.ink(rgb, labels[:1]), [[1 / 12]])
 
 
 def test_spikes_first_hits_and_censoring():
@@ -162,8 +161,4 @@ def test_cli_end_to_end_writes_every_output(tmp_path):
     ("--eval_every=7", "multiples of --record_every"),
 ])
 def test_bad_flags_fail_clearly_and_write_nothing(tmp_path, flag, message):
-    out = tmp_path / "never"
-    proc = run_cli("experiments.cnn_aux", *TINY, f"--out={out}", flag, timeout=60)
-    assert proc.returncode != 0
-    assert message in proc.stderr, proc.stderr[-2000:]
-    assert not out.exists()
+    assert_cli_rejects("experiments.cnn_aux", tmp_path / "never", *TINY, flag, message=message, timeout=60)

@@ -5,21 +5,18 @@ import jaxdl  # noqa: F401
 
 # isort: split
 import json
-import subprocess
-import sys
 from functools import partial
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import assert_cli_rejects, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jaxdl import convexity
 
-ROOT = Path(__file__).resolve().parent.parent
 DIM = 6
 RTOL = 1e-9
 
@@ -93,17 +90,12 @@ def test_verdict_lines():
         convexity.eigen_probe(jnp.sum, jnp.zeros((1, 2)), method="dense")
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "experiments.convexity", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-
-
 def test_cli_logistic_verdicts_on_real_data_and_witness_rechecks(tmp_path):
     # The false-verdict guard: at the experiment's own tolerances logistic + ce (and least squares) must
     # come out convex on real data, logistic + mse must not, and its witness must re-check from the file.
     out = tmp_path / "convexity"
-    proc = run_cli(f"--out={out}", "--model=logistic", "--points=16", "--chords=256", "--seeds=4",
-                   "--gd_steps=300")
+    proc = run_cli("experiments.convexity", f"--out={out}", "--model=logistic", "--points=16", "--chords=256",
+                   "--seeds=4", "--gd_steps=300")
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name in ("summary.json", "summary.md", "min_eigenvalues.png", "chords.png", "gd_spread.png"):
         assert (out / name).stat().st_size > 0, name
@@ -142,8 +134,5 @@ def test_gd_reaches_the_exact_minimum_of_the_convex_losses():
 
 
 def test_cli_bad_flag_fails_before_writing(tmp_path):
-    out = tmp_path / "never"
-    proc = run_cli(f"--out={out}", "--loss=hinge")
-    assert proc.returncode != 0
-    assert "--loss" in proc.stderr and "mse_logit" in proc.stderr
-    assert not out.exists()
+    assert_cli_rejects("experiments.convexity", tmp_path / "never", "--loss=hinge",
+                       message="--loss=hinge: value should be one of <all|ce|mse|mse_logit>")

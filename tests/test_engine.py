@@ -223,3 +223,61 @@ def test_auto_group_sees_convolutions_and_matches_an_explicit_group():
     assert auto.group is None  # 4 models per device: one group holds them all
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-5), auto.state["params"],
                  plain.state["params"])
+
+
+def choice_task():
+    """x_{t+1} = factor[k] * x_t + lr, with k = hparams["k"] a categorical choice (lax.switch): closed form."""
+    factors = (0.5, 0.9, 1.1)
+
+    def init(key, hp):
+        return {"x": jnp.float32(1.0), "lr": hp["lr"], engine.CHOICE: {"k": jnp.asarray(hp["k"], jnp.int32)}}
+
+    def step(state, data, t):
+        k = state[engine.CHOICE]["k"]
+        x = jax.lax.switch(k, [lambda v, f=f: v * f for f in factors], state["x"]) + state["lr"]
+        return {**state, "x": x}, {"x": state["x"]}
+
+    return engine.Task(init=init, step=step, categorical={"k": len(factors)}), factors
+
+
+def test_categorical_groups_give_each_member_its_own_choice():
+    """Uniform groups run with the choice as a constant, mixed groups per member, any layout: every member
+    follows its own closed form, and a run stopped and resumed (state in layout order) matches."""
+    task, factors = choice_task()
+    k = np.repeat([0, 2, 1], 8)  # runs of 8 equal choices, as a grid lists them
+    lr = np.tile(np.float32([0.0, 0.1, 0.2, 0.3]), 6)
+    hp = {"k": k.astype(np.float32), "lr": lr}
+    traj = np.empty((len(k), 21), np.float32)  # x_0..x_20 per member, float32 on the host
+    for m, (ki, li) in enumerate(zip(k, lr, strict=True)):
+        traj[m, 0] = 1.0
+        for t in range(20):
+            traj[m, t + 1] = np.float32(traj[m, t] * np.float32(factors[ki]) + li)
+    keys = engine.seed_keys(range(len(k)))
+    assert len(jax.devices()) == 2
+    for group in (4, 3, None):  # uniform groups, groups straddling runs (+ a remainder), one vmap
+        trainer = engine.make_train(task, steps=20, chunk_steps=10, record_every=5, group=group)
+        order = trainer.layout(hp, len(k))
+        # 2 devices: each run of 8 is split 4 + 4, device 0 gets the first halves in grid order.
+        np.testing.assert_array_equal(order, np.r_[0:4, 8:12, 16:20, 4:8, 12:16, 20:24])
+        result = trainer(keys, hp, None)
+        np.testing.assert_allclose(result.state["x"], traj[:, 20], rtol=1e-6)
+        np.testing.assert_allclose(result.metrics["x"], traj[:, 0:20:5], rtol=1e-6)  # in model order
+        np.testing.assert_array_equal(result.state[engine.CHOICE]["k"], k)
+        saved = []
+        trainer(keys, hp, None, on_chunk=lambda s, n, out=saved: out.append(jax.device_get(s)),
+                stop_early=lambda s: True)
+        resumed = trainer(keys, hp, None, state=jax.device_put(saved[0]), start_step=10)
+        np.testing.assert_array_equal(resumed.state["x"], result.state["x"])
+        np.testing.assert_array_equal(resumed.metrics["x"], result.metrics["x"][:, 2:])
+    assert engine.make_train(task, steps=20, record_every=5).layout({"k": np.zeros(4), "lr": lr[:4]}, 4) is None
+
+
+def test_a_second_call_reuses_the_compiled_program():
+    task, data = toy_setup()
+    trainer = engine.make_train(task, steps=20, chunk_steps=10, record_every=10)
+    keys, hp = engine.seed_keys([0, 1]), {"lr": np.array([1.0, 0.5], np.float32)}
+    first, again = trainer(keys, hp, data), trainer(keys, hp, data)
+    assert first.compile_s > 0 and again.compile_s == 0 and again.group == first.group
+    jax.tree.map(np.testing.assert_array_equal, again.state["params"], first.state["params"])
+    other = trainer(engine.seed_keys([0, 1, 2]), {"lr": np.array([1.0, 0.5, 2.0], np.float32)}, data)
+    assert other.compile_s > 0  # 3 models pad to 4: another shape, another program

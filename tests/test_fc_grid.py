@@ -23,16 +23,20 @@ def _data(points=40):
     return jnp.asarray(x), jnp.asarray(y, jnp.float32)
 
 
-def test_one_program_grid_gives_every_model_the_per_cell_hit_step():
+@pytest.mark.parametrize("group", [engine.default_group(), 6, 5])
+def test_one_program_grid_gives_every_model_the_per_cell_hit_step(group):
     """Today's per-cell run (a fixed activation and loss, the reference path) against the one-program grid
     (activation and loss picked per model with lax.switch): same key, same lr -> the same hit step. The
     grid's XLA program fuses differently, so float32 values may differ in the last bit (the loss at step
-    0 to ~1 ulp, checked below); at this scale no hit step moves."""
+    0 to ~1 ulp, checked below); at this scale no hit step moves. Groups: auto (here one vmap per device:
+    every member switches on its own), 6 (each lax.map group is one cell: the engine runs it with the
+    cell's activation and loss as constants) and 5 (groups that straddle cells, and a remainder group)."""
     seeds, lrs, data = np.arange(6), [1.0, 10.0], _data()
     kw = dict(steps=200, chunk_steps=100, record_every=10, group=engine.default_group())
     g = grid.Grid(seeds, activation=range(2), loss=range(2), lr=lrs)
     task = binary.make_task(MLP((16, 1), activation=ACTS), LOSS_NAMES, "sgd", 2, diagnose_every=10)
-    one = engine.make_train(task, **kw)(g.keys, g.hparams, data)
+    assert task.categorical == {"activation": 2, "loss": 2}
+    one = engine.make_train(task, **(kw | {"group": group}))(g.keys, g.hparams, data)
     hit, loss0 = g.reshape(one.state["hit_step"]), g.reshape(one.metrics["loss"][:, 0])
     for i, a in enumerate(ACTS):
         for j, lo in enumerate(LOSS_NAMES):

@@ -168,6 +168,9 @@ def test_report_of_a_gpu_run_states_mfu_speedups_and_the_cnn_default(gpu_machine
                                   "compile_s": None},
                                  {"contender": "engine", "models": 65536, "group": "all (vmap)",
                                   "model_steps_per_s": 1e8, "compile_s": 3.0}]),
+            "fc_program": _section([{"args": "(default)", "model_steps": 15_360_000, "cells": 4, "one_wall_s": 10.0,
+                                     "one_compile_s": 1.5, "per_cell_wall_s": 29.0, "per_cell_compile_s": 4.0,
+                                     "per_cell_model_steps": 15_360_000, "same_iterations": False}]),
             "cnn_batching": _section(cnn),
             "zoo_throughput": _section(zoo),
             "zoo_training": {"status": "failed", "reason": "exit 1: ValueError: shapes (2|3) differ"},
@@ -183,6 +186,8 @@ def test_report_of_a_gpu_run_states_mfu_speedups_and_the_cnn_default(gpu_machine
     md = proc.stdout
     assert "Size `gpu`, budget 480 s; finished in 431 s." in md
     assert "one model at a time: **1,000.0x** model-steps/s (target >= 50x: met)" in md
+    assert "one program 10.0 s vs per cell 29.0 s: **2.90x** (target >= 1: met)" in md
+    assert "| `(default)` | 15,360,000 | 10.0 (1.5) | 4, 29.0 (4.0) | 2.90x | no |" in md
     assert ("batch 64: **groups of 4 is 1.50x vmap all**; batch 256: vmap all is the fastest." in md)
     assert "group all (vmap)): **40.0%** of the dense bf16 peak (target >= 35%: met)" in md
     assert "| 40.0% | 50.0% |" in md  # MFU vs the data sheet, and vs the measured matmul (791.2 TFLOP/s)

@@ -4,20 +4,17 @@ import jaxdl  # noqa: F401
 
 # isort: split
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import assert_cli_rejects, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jaxdl import neuron as landscape
 
-ROOT = Path(__file__).resolve().parent.parent
 curve = jax.jit(landscape.curve, static_argnums=0)
 
 
@@ -76,7 +73,7 @@ def test_derivative_sign_changes_count_extrema_and_inflections():
     counts = {}
     for loss in landscape.LOSSES:
         d = np.asarray(jax.jit(landscape.derivatives, static_argnums=(0, 2))(loss, z, 1.0))
-        counts[loss] = [landscape.sign_changes(np.asarray(z), d[k], 1e-4 * np.abs(d[k]).max()) for k in (1, 2)]
+        counts[loss] = landscape.extrema_and_inflections(np.asarray(z), d, 1e-4)
     assert len(counts["ce"][0]) == 0 and counts["ce"][1] == pytest.approx([0.0], abs=0.01)
     assert counts["l2"][0] == pytest.approx([-np.log(2)], abs=0.01)
     assert len(counts["l2"][1]) == 2
@@ -84,14 +81,10 @@ def test_derivative_sign_changes_count_extrema_and_inflections():
                                   [1.5])
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "experiments.landscape", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-
-
 def test_cli_tiny_run(tmp_path):
     out = tmp_path / "landscape"
-    proc = run_cli(f"--out={out}", "--grid_points=31", "--z_points=101", "--gd_steps=200", "--seeds=8")
+    proc = run_cli("experiments.landscape", f"--out={out}", "--grid_points=31", "--z_points=101", "--gd_steps=200",
+                   "--seeds=8")
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name in ("curves.png", "surfaces.png", "paths.png", "summary.json", "summary.md"):
         assert (out / name).stat().st_size > 0, name
@@ -111,8 +104,4 @@ def test_cli_tiny_run(tmp_path):
     (["--progress=1"], "--progress=1.0: it must be < 1"),
 ])
 def test_cli_bad_flag_fails_before_writing(tmp_path, args, message):
-    out = tmp_path / "never"
-    proc = run_cli(f"--out={out}", *args)
-    assert proc.returncode != 0
-    assert message in proc.stderr
-    assert not out.exists()
+    assert_cli_rejects("experiments.landscape", tmp_path / "never", *args, message=message)
