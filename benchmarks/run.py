@@ -2,6 +2,8 @@
 
     python -m benchmarks.run                     # all sections
     python -m benchmarks.run --only=fc,cnn       # some sections (the others are left out of the file)
+    python -m benchmarks.run --only=cnn --merge  # re-measure some; keep the file's other sections, each
+                                                 # marked with the commit and date it was measured at
 
 Each section runs in its own process (a fresh JAX runtime, no cross-talk between contenders of different
 sections) and measures its contenders side by side. Speed goals live here, never in timed tests.
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from absl import app, flags
 
+from benchmarks.bench_md import merge
 from jaxdl import io, provenance
 
 SECTIONS = {
@@ -31,6 +34,8 @@ SECTIONS = {
 FLAGS = flags.FLAGS
 flags.DEFINE_list("only", list(SECTIONS), f"Sections to run: {', '.join(SECTIONS)}.")
 flags.DEFINE_string("out", "results/bench.md", "Output markdown file.")
+flags.DEFINE_bool("merge", False, "Keep the sections of an existing --out that this run does not measure "
+                  "(marked with the commit and date they were measured at).")
 
 
 def main(argv):
@@ -50,8 +55,8 @@ def main(argv):
         f"{prov['date_utc']}, jax {prov['versions']['jax']}. Shared, noisy machines: every ratio below "
         "compares contenders measured side by side in one process; numbers are medians of repeats.",
         "",
-        "GPU: not measured in this run (no accelerator was available to the session that produced this "
-        "file); the same command on a GPU machine fills these tables there.",
+        "GPU: `make gpu-check` (benchmarks/gpu_check.py) measures the accelerator path in one bounded run, "
+        "into results/bench_gpu.md.",
         "",
     ]
     for name in FLAGS.only:
@@ -70,7 +75,10 @@ def main(argv):
             continue
         parts += [proc.stdout.strip(), "", f"_(section measured in {wall:.0f} s)_", ""]
         print(f"[bench] {name} done in {wall:.0f} s", flush=True)
-    io.write_text(out, "\n".join(parts))
+    text = "\n".join(parts)
+    if FLAGS.merge and out.exists():
+        text = merge(out.read_text(), text)
+    io.write_text(out, text)
     print(f"wrote {out}")
 
 
