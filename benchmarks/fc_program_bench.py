@@ -27,22 +27,26 @@ import numpy as np
 CELLS = (("sigmoid", "l2"), ("sigmoid", "ce"), ("relu", "l2"), ("relu", "ce"))
 
 
-def _fc_grid(out: Path, *args: str) -> dict:
+def fc_grid_process(out: Path, *args: str) -> dict:
+    """One whole `python -m experiments.fc_grid --time_models=0 ARGS` process (also benchmarks/gpu_check.py's):
+    its wall seconds and what its summary.json reports."""
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "experiments.fc_grid", "--time_models=0", f"--out={out}", *args],
                           capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode:
-        raise RuntimeError(proc.stderr[-2000:])
+        raise RuntimeError(f"fc_grid {' '.join(args)}: exit {proc.returncode}: {proc.stderr[-2000:]}")
     s = json.loads((out / "summary.json").read_text())
     return {"wall_s": wall, "compile_s": s["provenance"]["compile_s"], "model_steps": s["data"]["model_steps"],
+            "cells": [(c["activation"], c["loss"]) for c in s["data"]["cells"]],
             "iterations": [r["iterations"] for c in s["data"]["cells"] for r in c["by_lr"]]}
 
 
 def run(args: tuple[str, ...] = (), repeats: int = 1) -> str:
     with tempfile.TemporaryDirectory() as tmp:
-        one = _fc_grid(Path(tmp) / "one", *args)
-        cells = [_fc_grid(Path(tmp) / f"{a}-{lo}", f"--activation={a}", f"--loss={lo}", *args) for a, lo in CELLS]
+        one = fc_grid_process(Path(tmp) / "one", *args)
+        cells = [fc_grid_process(Path(tmp) / f"{a}-{lo}", f"--activation={a}", f"--loss={lo}", *args)
+                 for a, lo in CELLS]
     per = {k: sum(c[k] for c in cells) for k in ("wall_s", "compile_s", "model_steps")}
     ours, theirs = (np.concatenate([np.ravel(i) for i in its]) for its in (
         one["iterations"], [it for c in cells for it in c["iterations"]]))

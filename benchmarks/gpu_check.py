@@ -302,23 +302,11 @@ def section_fc_grid(sec: Section) -> None:
                  "compile_s": compile_s})
 
 
-def _fc_grid_process(out: Path, args: tuple[str, ...]) -> dict:
-    """One whole `python -m experiments.fc_grid` process: wall seconds and what its summary.json reports."""
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "experiments.fc_grid", "--time_models=0", f"--out={out}", *args],
-                          capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    if proc.returncode:
-        raise RuntimeError(f"fc_grid {' '.join(args)}: exit {proc.returncode}: {_error_line(proc.stderr)}")
-    s = json.loads((out / "summary.json").read_text())
-    iterations = [r["iterations"] for c in s["data"]["cells"] for r in c["by_lr"]]
-    return {"wall_s": wall, "compile_s": s["provenance"]["compile_s"], "model_steps": s["data"]["model_steps"],
-            "cells": [(c["activation"], c["loss"]) for c in s["data"]["cells"]], "iterations": iterations}
-
-
 def section_fc_program(sec: Section) -> None:
     """The fc_grid experiment as a user runs it: every cell in one program, then each (activation, loss) cell
     as its own process (what the suite did before), whole-process wall time, one after another."""
+    from benchmarks.fc_program_bench import fc_grid_process
+
     sec.record["workload"] = ("`python -m experiments.fc_grid --time_models=0 ARGS`: one process with every cell "
                               "in one program, then one process per (activation, loss) cell, summed")
     with tempfile.TemporaryDirectory() as tmp:
@@ -326,13 +314,13 @@ def section_fc_program(sec: Section) -> None:
             label = " ".join(args) or "(default)"
             if not sec.time_left(f"one program {label}"):
                 return
-            one = _fc_grid_process(Path(tmp) / f"one{i}", args)
+            one = fc_grid_process(Path(tmp) / f"one{i}", *args)
             per = []
             for activation, loss in one["cells"]:
                 if not sec.time_left(f"per cell {label} {activation}-{loss}"):
                     return
-                per.append(_fc_grid_process(Path(tmp) / f"{i}-{activation}-{loss}",
-                                            (*args, f"--activation={activation}", f"--loss={loss}")))
+                per.append(fc_grid_process(Path(tmp) / f"{i}-{activation}-{loss}", *args,
+                                           f"--activation={activation}", f"--loss={loss}"))
             sec.add({"args": label, "model_steps": one["model_steps"], "cells": len(per),
                      "one_wall_s": one["wall_s"], "one_compile_s": one["compile_s"],
                      "per_cell_wall_s": sum(p["wall_s"] for p in per),
@@ -411,7 +399,8 @@ def section_zoo_throughput(sec: Section) -> None:
     images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
     labels = rng.integers(0, 10, n).astype(np.int32)
     dtype = recipe.compute_dtype("auto")
-    # experiments/svhn_zoo.py's default is group 1 everywhere; the vmapped row is the comparison.
+    # On GPU every model vmapped, and (zoo_extra) ResNet-18 also one seed at a time: svhn_zoo's default there
+    # since this comparison (results/bench_gpu_2.md: 2.06x).
     default_group = 1 if on_cpu else None
     sec.record["workload"] = (f"{seeds} seeds per model, batch {batch}, {steps} steps per call, median of {repeats} "
                               f"calls, compile excluded, compute {jnp.dtype(dtype).name}, random 32x32x3 images")
@@ -459,7 +448,6 @@ def section_zoo_training(sec: Section) -> None:
     test = data.load("svhn_synth", "test", size=cfg["test_size"], cache_dir=FLAGS.data_cache_dir)
     sec.record["data"] = (f"svhn_synth (SYNTHETIC) {len(train):,} train / {len(test):,} test, generated or read "
                           f"from the cache in {time.perf_counter() - t0:.1f} s")
-    on_cpu = jax.default_backend() == "cpu"
     dtype = recipe.compute_dtype("auto")
     steps, record_every = whole_records(max(1, round(epochs * len(train) / batch)), 20)
     x, y = jnp.asarray(test.images), jnp.asarray(test.labels, jnp.int32)
@@ -471,7 +459,7 @@ def section_zoo_training(sec: Section) -> None:
                                    eval_labels=test.labels, num_classes=train.num_classes, eval_every=None,
                                    dtype=dtype)
         trainer = engine.make_train(task, steps=steps, chunk_steps=steps, record_every=record_every,
-                                    group=1 if on_cpu else None)
+                                    group=1)  # one seed at a time, as svhn_zoo (a vmap: grouped convs)
         result = trainer(engine.seed_keys(range(seeds)), {},
                          recipe.device_data((train.images, train.labels), test.images, test.labels),
                          label=f"gpu_check train {name}")
