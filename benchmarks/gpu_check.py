@@ -81,19 +81,6 @@ flags.DEFINE_string("part", None, "(internal) where the section writes its rows 
 flags.DEFINE_float("soft_deadline", None, "(internal) time.time() after which the section starts no new "
                    "measurement.")
 
-# Dense (no sparsity) bf16 tensor-core peak per chip, FLOP/s, matched against device_kind in this order.
-# NVIDIA data sheets quote "with sparsity" figures; dense is half of them.
-PEAK_BF16 = (
-    ("H100 PCIe", 756e12, "NVIDIA H100 data sheet: H100 PCIe BF16 1,513 TFLOPS with sparsity"),
-    ("H100 NVL", 835e12, "NVIDIA H100 data sheet: H100 NVL BF16 1,671 TFLOPS with sparsity"),
-    ("H100", 989e12, "NVIDIA H100 data sheet: H100 SXM BF16 1,979 TFLOPS with sparsity"),
-    ("H200 NVL", 835e12, "NVIDIA H200 data sheet: H200 NVL BF16 1,671 TFLOPS with sparsity"),
-    ("H200", 989e12, "NVIDIA H200 data sheet: H200 SXM BF16 1,979 TFLOPS with sparsity (same tensor cores "
-     "as H100 SXM)"),
-    ("A100", 312e12, "NVIDIA A100 data sheet: BF16 312 TFLOPS dense (624 with sparsity)"),
-    ("L4", 121e12, "NVIDIA L4 data sheet: BF16 242 TFLOPS with sparsity"),
-)
-
 SECTIONS = ("device", "fc_grid", "fc_program", "cnn_batching", "zoo_throughput", "zoo_training")
 TITLES = {
     "device": "Device and bf16 matmul peak",
@@ -136,8 +123,10 @@ SIZES = {
 
 
 def peak_bf16(device_kind: str) -> tuple[float, str] | tuple[None, None]:
-    """(dense bf16 FLOP/s, source) of the first PEAK_BF16 entry found in `device_kind`, else (None, None)."""
-    return next(((peak, src) for key, peak, src in PEAK_BF16 if key in device_kind), (None, None))
+    """jaxdl.models.flops.peak_bf16, imported late (jax is imported by the sections' processes)."""
+    from jaxdl.models import flops
+
+    return flops.peak_bf16(device_kind)
 
 
 # ==== child side: one section in this process =============================================================
@@ -388,8 +377,8 @@ def section_zoo_throughput(sec: Section) -> None:
     import jax.numpy as jnp
     import numpy as np
 
-    from experiments import svhn_zoo
     from jaxdl import engine, recipe
+    from jaxdl.models import flops
 
     cfg = sec.cfg
     seeds, steps, batch, repeats = cfg["zoo_seeds"], cfg["zoo_steps"], cfg["zoo_batch"], cfg["zoo_repeats"]
@@ -423,7 +412,7 @@ def section_zoo_throughput(sec: Section) -> None:
             rates.append(seeds * steps * batch / result.wall_s)
             compile_s = compile_s if compile_s is not None else result.compile_s
         if name not in flops_cache:
-            flops_cache[name] = svhn_zoo.forward_flops(name, 10, (32, 32, 3))
+            flops_cache[name] = flops.forward_flops(name, 10, (32, 32, 3))
         fwd, ips = flops_cache[name], float(np.median(rates))
         sec.add({"model": name, "group": "all (vmap)" if group is None else group, "batch": batch, "seeds": seeds,
                  "images_per_s": ips, "repeats": rates, "compile_s": compile_s, "forward_flops_per_image": fwd,
@@ -794,6 +783,8 @@ def main(argv):
     t0 = time.monotonic()
     # Not provenance.collect(): its device_info() imports jax, and a parent holding the GPU (JAX preallocates
     # 75% of its memory) would starve every section.
+    from jaxdl.models import flops  # imports jax but starts no backend: no device memory taken here
+
     versions = provenance.package_versions()
     for extra in ("jax-cuda12-plugin", "jax-cuda12-pjrt"):
         try:
@@ -805,7 +796,7 @@ def main(argv):
             "flags": {k: FLAGS[k].value for k in ("size", "budget_s", "min_section_s", "sections", "data_cache_dir")}}
     report = {
         "size": FLAGS.size, "budget_s": FLAGS.budget_s, "min_section_s": min_s, "sizes": SIZES[FLAGS.size],
-        "peak_bf16_table": [{"match": k, "flops_per_s": p, "source": s} for k, p, s in PEAK_BF16],
+        "peak_bf16_table": [{"match": k, "flops_per_s": p, "source": s} for k, p, s in flops.PEAK_BF16],
         "nvidia_smi": _nvidia_smi(), "host": platform.node(),
         "provenance": prov, "wall_s": 0.0, "finished": False,
         "sections": {name: {"status": "not reached", "reason": "the run was stopped before this section"}

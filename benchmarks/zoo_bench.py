@@ -4,7 +4,7 @@ Each model trains `SEEDS` seeds on synthetic 32x32x3 batches (the svhn_synth sha
 experiments/svhn_zoo.py does (jaxdl.recipe task, engine, one seed at a time per device on CPU, all seeds
 vmapped on GPU, bf16 compute on GPU), for a fixed number of steps per call; compile excluded; median of
 `REPEATS` calls. On a GPU the model-FLOPs utilisation is 3 x XLA's forward FLOPs x images/s over the
-chip's dense bf16 peak (experiments.svhn_zoo.PEAK_BF16); ResNet-18 is the headline (target >= 35%).
+chip's dense bf16 peak (jaxdl.models.flops.PEAK_BF16); ResNet-18 is the headline (target >= 35%).
 
 On CPU PyTorch trains the same architectures (benchmarks/torch_zoo.py) at the same batch in the same
 process, one repeat after each of ours, when torch is installed (`make bench` installs it).
@@ -27,8 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import svhn_zoo
 from jaxdl import engine, recipe
+from jaxdl.models import flops
 
 REPEATS = 3
 SEEDS = 2
@@ -74,10 +74,10 @@ def measure(name: str, steps: int, batch: int, on_gpu: bool) -> dict:
     if torch_rates:
         row["torch_images_per_s"] = float(np.median(torch_rates))
         row["torch_repeats"] = torch_rates
-    row["forward_flops"] = svhn_zoo.forward_flops(name, 10, (32, 32, 3))
+    row["forward_flops"] = flops.forward_flops(name, 10, (32, 32, 3))
     print(f"[zoo_bench] {name}: {row['images_per_s']:.1f} images/s (PyTorch {row.get('torch_images_per_s')}), "
           f"compile {compile_s:.1f} s", file=sys.stderr, flush=True)
-    peak = next((v for k, v in svhn_zoo.PEAK_BF16.items() if k in jax.devices()[0].device_kind), None)
+    peak, _ = flops.peak_bf16(jax.devices()[0].device_kind)
     if on_gpu and peak:
         row["mfu"] = 3 * row["forward_flops"] * row["images_per_s"] / (peak * len(jax.devices()))
     return row

@@ -1,28 +1,13 @@
-"""An experiment's start-up (cli.start: flags checked, multi-process runtime joined, --out writable) and
-the flag helpers svhn_zoo still uses."""
+"""An experiment's start-up (cli.start: flags checked, multi-process runtime joined, --out writable)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from absl import app, flags
+from absl import app
 
 from jaxdl import distributed, io
-
-
-def positive(name: str, flag_values=flags.FLAGS) -> None:
-    """Marks an integer flag as required to be >= 1, with a message naming it."""
-    flags.register_validator(
-        name, lambda v: v is None or v >= 1, message=f"--{name} must be >= 1", flag_values=flag_values
-    )
-
-
-def flag_dict(flag_values=flags.FLAGS, module: str | None = None, names=None) -> dict:
-    """The values of an experiment's flags for provenance: `names`, or those `module` defined."""
-    if names is None:
-        names = [f.name for f in flag_values.get_flags_for_module(module)] if module else list(flag_values)
-    return {n: flag_values[n].value for n in names}
 
 
 def start(argv: Sequence[str], out: str, flag: str = "out") -> Path:

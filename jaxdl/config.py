@@ -31,11 +31,12 @@ SCALES = ("cpu", "full")
 
 
 def field(default, help: str, *, choices: Sequence | None = None, lower: float | None = None,
-          upper: float | None = None, strict: bool = False):
+          upper: float | None = None, strict: bool = False, empty_ok: bool = False):
     """A config field: its default (the cpu preset), `--help` text and checks. `strict` makes the bounds
-    exclusive. Tuples are immutable defaults, so no default_factory is needed."""
+    exclusive; `empty_ok` lets a tuple field be empty (`--name=`). Tuples are immutable defaults, so no
+    default_factory is needed."""
     meta = {"help": help, "choices": tuple(choices) if choices else None, "lower": lower, "upper": upper,
-            "strict": strict}
+            "strict": strict, "empty_ok": empty_ok}
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -112,6 +113,8 @@ def parse_value(cls, name: str, text):
     if not is_tuple:
         return text
     items = [s.strip() for s in str(text).split(",")]
+    if not str(text).strip() and f.metadata.get("empty_ok"):
+        return ()
     if not str(text).strip() or any(not s for s in items):
         raise flags.ValidationError(f"--{name} is empty or has an empty item: give a comma list, e.g. 0.1,0.3")
     try:

@@ -12,6 +12,7 @@ import pytest
 from conftest import REPO, run_cli
 
 from experiments import svhn_zoo
+from jaxdl import skips, zoo
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +52,8 @@ def test_sigkill_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path, cache)
     resumed = run_cli("experiments.svhn_zoo", *args)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming from the checkpoint at step" in resumed.stderr
-    a = json.loads((tmp_path / "straight" / "summary.json").read_text())["models"][0]
-    b = json.loads((tmp_path / "killed" / "summary.json").read_text())["models"][0]
+    a = json.loads((tmp_path / "straight" / "summary.json").read_text())["data"]["models"][0]
+    b = json.loads((tmp_path / "killed" / "summary.json").read_text())["data"]["models"][0]
     assert b["resumed_from_step"] >= killed_at
     assert a["params_sha256"] == b["params_sha256"] and len(set(a["params_sha256"])) == 2  # 2 distinct seeds
     assert a["test_acc"] == b["test_acc"] and a["test_loss_per_seed"] == b["test_loss_per_seed"]
@@ -73,10 +74,10 @@ def test_a_workdir_from_other_flags_is_refused_by_name(tmp_path, cache):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--models=lenet5,resnet9"], "--models: unknown"),
+    (["--models=lenet5,resnet9"], "--models: 'resnet9' is not one of lenet5, alexnet"),
     (["--batch_size=1000"], "exceeds the 256 training examples"),
     (["--dataset=digits"], "cannot be padded"),
-    (["--seeds=0"], "--seeds must be >= 1"),
+    (["--seeds=0"], "--seeds=0: it must be >= 1"),
     # One seed on 2 devices: both split its batch (auto), so the batch must be even.
     (["--seeds=1", "--batch_size=15"], "--batch_size=15 is not divisible by the 2 devices that split"),
     (["--batch_shards=3"], "--batch_shards=3 does not divide the 2 devices"),
@@ -88,32 +89,39 @@ def test_bad_flags_fail_clearly_and_write_nothing(tmp_path, cache, flags, messag
     assert not (tmp_path / "out" / "summary.json").exists()
 
 
-def rows(**accs):
-    return [{"model": m, "test_acc": {"per_seed": a}} for m, a in accs.items()]
+def verdicts(synthetic=False, **accs):
+    claims = svhn_zoo.ranking_claims(accs, synthetic)
+    assert [c.id for c in claims] == ["svhn_ranking", "lenet_suits_svhn", "resnets_less_effective"]
+    assert len({(c.ours, c.verdict) for c in claims}) == 1  # all three rest on the same accuracies
+    return claims[0]
 
 
 def test_ranking_verdicts_go_through_the_paired_rule():
-    assert svhn_zoo.ranking_claim(rows(lenet5=[0.9], vgg16=[0.95]), synthetic=True)["verdict"].startswith(
-        "not testable here (synthetic")
+    assert verdicts(True, lenet5=[0.9], vgg16=[0.95]).verdict.startswith("not testable here (synthetic")
     six = lambda base: [base + 0.001 * i for i in range(6)]  # noqa: E731  (six seeds: the sign test can decide)
-    beaten = svhn_zoo.ranking_claim(rows(lenet5=six(0.90), resnet18=six(0.95)), False)
-    assert beaten["verdict"] == "contradicted" and beaten["ours"].startswith("resnet18 95.")
-    assert svhn_zoo.ranking_claim(rows(lenet5=six(0.97), alexnet=six(0.94)), False)["verdict"] == "supported"
-    mixed = svhn_zoo.ranking_claim(rows(lenet5=six(0.95), alexnet=six(0.94), vgg16=six(0.96)), False)
-    assert mixed["verdict"] == "partly supported"
+    beaten = verdicts(lenet5=six(0.90), resnet18=six(0.95))
+    assert beaten.verdict == "contradicted" and beaten.ours.startswith("resnet18 95.")
+    assert verdicts(lenet5=six(0.97), alexnet=six(0.94)).verdict == "supported"
+    assert verdicts(lenet5=six(0.95), alexnet=six(0.94), vgg16=six(0.96)).verdict == "partly supported"
     # Two seeds never decide at 95%: the claim stays open.
-    assert svhn_zoo.ranking_claim(rows(lenet5=[0.97, 0.96], alexnet=[0.95, 0.94]), False)["verdict"].startswith(
-        "not resolved")
-    claims = svhn_zoo.claims_by_id(rows(lenet5=[0.9], vgg16=[0.95]), True, None)
-    assert set(claims) == {"svhn_ranking", "lenet_suits_svhn", "resnets_less_effective"}
+    assert verdicts(lenet5=[0.97, 0.96], alexnet=[0.95, 0.94]).verdict.startswith("not resolved")
+    assert verdicts(vgg16=six(0.9)).verdict.startswith("not testable here (needs lenet5")
+
+
+def test_skip_claim_is_larger_first_over_last_ratio_with_skips_paired_by_seed():
+    grads = {"resnet18": {"blocks": 8, "log10_first_over_last_skip": [0.3] * 6,
+                          "log10_first_over_last_plain": [0.6 + 0.01 * i for i in range(6)]}}
+    claim, rows = svhn_zoo.skip_claim(grads)
+    assert claim.id == "resnet_skips_vanishing" and claim.verdict == "contradicted"
+    assert rows[0][:2] == ["resnet18", 8] and np.isclose(rows[0][2], 10 ** 0.3)
 
 
 def test_28x28_images_are_padded_to_32x32_around_the_centre():
     images = np.full((2, 28, 28, 1), 7, np.uint8)
-    padded = svhn_zoo.to_32x32(images)
+    padded = zoo.to_32x32(images)
     assert padded.shape == (2, 32, 32, 1) and padded[:, 2:30, 2:30].min() == 7
     assert padded.sum() == images.sum()
-    assert svhn_zoo.to_32x32(np.zeros((1, 32, 32, 3), np.uint8)).shape == (1, 32, 32, 3)
+    assert zoo.to_32x32(np.zeros((1, 32, 32, 3), np.uint8)).shape == (1, 32, 32, 3)
 
 
 def test_block_gradient_norms_are_the_norms_of_each_blocks_gradient():
@@ -127,7 +135,7 @@ def test_block_gradient_norms_are_the_norms_of_each_blocks_gradient():
     rng = np.random.default_rng(0)
     images, labels = rng.integers(0, 256, (6, 8, 8, 3), dtype=np.uint8), np.arange(6) % 10
     model = ResNet(stage_sizes=(1, 3), block_cls=BasicBlock, num_filters=4, zero_init_last_bn=False)
-    norms = svhn_zoo.block_grad_norms(model, images, labels, seed_ids=[0, 5])
+    norms = skips.block_grad_norms(model, images, labels, seed_ids=[0, 5])
     assert norms.shape == (2, 4) and (norms > 0).all()
 
     # By hand for seed 5, with flax's own convolutions: block order stage0_block0, stage1_block0, then

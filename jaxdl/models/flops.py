@@ -10,11 +10,14 @@ compiled program's convolutions and matmuls are library calls (cuDNN, cuBLAS) th
 does not count (measured on an H200: 0.003 GFLOPs for ResNet-18's forward), so an MFU from it would be ~0.
 
 `variables` may be real arrays or `jax.eval_shape(model.init, ...)` output: only shapes are needed,
-so nothing is allocated or run.
+so nothing is allocated or run. `forward_flops(name, ...)` counts a registry model's forward pass;
+`peak_bf16(device_kind)` is the chip's data-sheet peak, the denominator of a model-FLOPs utilisation.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +25,24 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
+
+# Dense (no sparsity) bf16 tensor-core peak per chip, FLOP/s, matched against device_kind in this order.
+# NVIDIA data sheets quote "with sparsity" figures; dense is half of them.
+PEAK_BF16 = (
+    ("H100 PCIe", 756e12, "NVIDIA H100 data sheet: H100 PCIe BF16 1,513 TFLOPS with sparsity"),
+    ("H100 NVL", 835e12, "NVIDIA H100 data sheet: H100 NVL BF16 1,671 TFLOPS with sparsity"),
+    ("H100", 989e12, "NVIDIA H100 data sheet: H100 SXM BF16 1,979 TFLOPS with sparsity"),
+    ("H200 NVL", 835e12, "NVIDIA H200 data sheet: H200 NVL BF16 1,671 TFLOPS with sparsity"),
+    ("H200", 989e12, "NVIDIA H200 data sheet: H200 SXM BF16 1,979 TFLOPS with sparsity (same tensor cores "
+     "as H100 SXM)"),
+    ("A100", 312e12, "NVIDIA A100 data sheet: BF16 312 TFLOPS dense (624 with sparsity)"),
+    ("L4", 121e12, "NVIDIA L4 data sheet: BF16 242 TFLOPS with sparsity"),
+)
+
+
+def peak_bf16(device_kind: str) -> tuple[float, str] | tuple[None, None]:
+    """(dense bf16 FLOP/s, source) of the first PEAK_BF16 entry found in `device_kind`, else (None, None)."""
+    return next(((peak, src) for key, peak, src in PEAK_BF16 if key in device_kind), (None, None))
 
 
 def flops_per_example(apply_fn: Callable[[Any, jax.Array], Any], variables: Any, input_shape: Sequence[int],
@@ -53,3 +74,16 @@ def train_step_flops(model: nn.Module, variables: Any, input_shape: Sequence[int
         return jax.grad(loss)(variables["params"])
 
     return flops_per_example(grads, variables, input_shape, batch_size)
+
+
+def forward_flops(name: str, num_classes: int, input_shape: Sequence[int]) -> float:
+    """FLOPs of registry model `name`'s forward pass (inference mode) per image, its repeated blocks
+    unrolled (XLA counts a loop body once)."""
+    from jaxdl.models import get_model
+
+    model = get_model(name, num_classes)
+    if "unroll_blocks" in {f.name for f in dataclasses.fields(model)}:
+        model = model.clone(unroll_blocks=True)
+    init = functools.partial(model.init, train=False)  # train stays a Python bool, not a traced argument
+    variables = jax.eval_shape(init, jax.random.PRNGKey(0), jnp.zeros((1, *input_shape)))
+    return flops_per_example(lambda v, x: model.apply(v, x, train=False), variables, input_shape)

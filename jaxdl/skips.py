@@ -1,0 +1,64 @@
+"""Do residual connections keep gradients from vanishing? Per-block gradient norms of a ResNet at
+initialisation, with its shortcuts and without them (`ResNet(skip=False)`: the same layers).
+
+    norms = block_grad_norms(get_model("resnet18", 10), images, labels, seed_ids=range(6))   # [seeds, blocks]
+    out = measure(images, labels, ("resnet18", "resnet50"), seeds=6)   # both arms, log10 first/last ratios
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxdl.models import get_model
+
+MODELS = ("resnet18", "resnet34", "resnet50", "resnet101")
+
+
+def block_grad_norms(model, images: np.ndarray, labels: np.ndarray, seed_ids) -> np.ndarray:
+    """L2 norm of the training loss's gradient w.r.t. each residual block's parameters at initialisation,
+    in depth order: [seeds, blocks]. model: a jaxdl.models.ResNet; images: uint8 [B, H, W, 3]; BN in
+    training mode (batch statistics)."""
+    from jaxdl.data import batching
+    from jaxdl.losses import softmax_ce
+    from jaxdl.models import scan_conv
+
+    mean, std = batching.channel_stats(images)
+    x = (jnp.asarray(images, jnp.float32) / 255.0 - mean) / std
+    y = jnp.asarray(labels, jnp.int32)
+    fast = scan_conv.wrap_for_backend(model)
+
+    @jax.jit
+    def norms(key):
+        variables = model.init(key, x[:1], train=False)
+
+        def loss(params):
+            logits, _ = fast.apply({**variables, "params": params}, x, train=True, mutable=["batch_stats"])
+            return softmax_ce(logits, y)
+
+        grads = jax.grad(loss)(variables["params"])
+        out = []
+        for i, count in enumerate(model.stage_sizes):
+            out.append(jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in jax.tree.leaves(grads[f"stage{i}_block0"]))))
+            if count > 1:  # the scanned blocks: parameters stacked on axis 0
+                per = jax.tree.map(lambda g: jnp.sum(jnp.square(g), axis=tuple(range(1, g.ndim))),
+                                   grads[f"stage{i}_blocks"])
+                out.extend(jnp.sqrt(sum(jax.tree.leaves(per))))
+        return jnp.stack(out)
+
+    return np.stack([np.asarray(norms(jax.random.key(int(s)))) for s in seed_ids])
+
+
+def measure(images: np.ndarray, labels: np.ndarray, models, seeds: int) -> dict:
+    """model -> {blocks, grad_norms_skip/plain [seeds, blocks], log10_first_over_last_skip/plain [seeds]}.
+    Every block's last BN scale starts at 1 in both arms: a zero scale would make a skip-less block output
+    0 and cut every gradient below it."""
+    out = {}
+    for name in models:
+        arms = {arm: block_grad_norms(get_model(name, 10, skip=skip, zero_init_last_bn=False), images, labels,
+                                      range(seeds)) for arm, skip in (("skip", True), ("plain", False))}
+        out[name] = {"blocks": int(arms["skip"].shape[1]),
+                     **{f"grad_norms_{a}": v.tolist() for a, v in arms.items()},
+                     **{f"log10_first_over_last_{a}": np.log10(v[:, 0] / v[:, -1]).tolist() for a, v in arms.items()}}
+    return out
