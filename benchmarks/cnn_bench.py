@@ -28,9 +28,12 @@ from experiments import cnn_aux
 from jaxdl import data, engine
 
 MODELS = 8
-STEPS = 8
+# Steps per call: a quarter of the experiment's 100-step chunks, so each call's fixed costs (initialisation,
+# host copies of the states) weigh about as they do there; at 8 steps they were ~6% of an engine call.
+STEPS = 24
+FLAX_STEPS = 2  # flax's own convolution is ~30x slower here: a few steps time it
 REPEATS = 3
-GROUPS = (None, 4, 2, 1)
+GROUPS = (None, 2, 1)
 
 
 def _setup(steps: int, scan_friendly: bool, eval_size: int = 256):
@@ -83,14 +86,15 @@ def measure(models: int = MODELS, steps: int = STEPS, repeats: int = REPEATS, gr
     tasks = {sf: _setup(steps, sf) for sf in (True, False)}
     rows = []
     for scan_friendly, n_dev, group in configurations(models, groups):
-        trainer = engine.make_train(tasks[scan_friendly][0], steps=steps, chunk_steps=steps, record_every=steps,
+        n = steps if scan_friendly else min(steps, FLAX_STEPS)
+        trainer = engine.make_train(tasks[scan_friendly][0], steps=n, chunk_steps=n, record_every=n,
                                     group=group, mesh=engine.device_mesh(jax.devices()[:n_dev]))
         task_batch = tasks[scan_friendly][1]
-        rows.append({"scan_friendly": scan_friendly, "devices": n_dev, "group": group, "repeats": [],
+        rows.append({"scan_friendly": scan_friendly, "devices": n_dev, "group": group, "repeats": [], "steps": n,
                      "call": lambda trainer=trainer, b=task_batch: trainer(keys, hparams, b, label="cnn_bench")})
     jhp = {k: jnp.asarray(v, jnp.float32) for k, v in hparams.items()}
     for name, fn in _naive(*tasks[True], steps, keys, jhp).items():
-        rows.append({"scan_friendly": True, "devices": 1, "group": name, "repeats": [], "call": fn})
+        rows.append({"scan_friendly": True, "devices": 1, "group": name, "repeats": [], "steps": steps, "call": fn})
     for row in rows:
         t0 = time.perf_counter()
         first = row["call"]()
@@ -101,7 +105,7 @@ def measure(models: int = MODELS, steps: int = STEPS, repeats: int = REPEATS, gr
         for row in rows:  # interleaved: load changes on the shared machine hit every configuration alike
             t0 = time.perf_counter()
             row["call"]()
-            row["repeats"].append(models * steps / (time.perf_counter() - t0))
+            row["repeats"].append(models * row["steps"] / (time.perf_counter() - t0))
     for row in rows:
         del row["call"]
         row["model_steps_per_s"] = float(np.median(row["repeats"]))
@@ -126,7 +130,8 @@ def run() -> str:
     where = f"{jax.default_backend()} `{device.device_kind}`"
     if jax.default_backend() == "cpu":
         where += (f", {cores} cores ({platform.processor() or platform.machine()}) shared by the host devices; "
-                  "other jobs were running, hence the spread between repeats")
+                  f"1-minute load average {os.getloadavg()[0]:.1f} at the end (this benchmark alone adds about "
+                  f"{cores})")
     lines = [
         "## CNN: batching many small CNNs on the engine (cnn_aux training step)",
         "",
@@ -134,7 +139,8 @@ def run() -> str:
         f"batch 64, mnist5k; {STEPS} steps per call, median of {REPEATS} interleaved repeats of the whole call "
         "(engine rows: initialisation and host copies included), compile excluded. "
         f"Device: {where}. Convolution: `scan-friendly` = jaxdl.models.scan_conv (gradient "
-        "convolutions written in canonical NHWC/HWIO form), `flax` = nn.Conv's own.",
+        "convolutions written in canonical NHWC/HWIO form), `flax` = nn.Conv's own "
+        f"({FLAX_STEPS} steps per call: it is too slow to time for longer).",
         "",
         "| convolution | devices | group | model-steps/s (median) | repeats | vs fastest "
         "| compile s (naive: 1st call) |",

@@ -59,7 +59,7 @@ import jaxdl  # noqa: F401  (host devices = cores, before any child imports jax)
 # isort: split
 from absl import app, flags
 
-from jaxdl import io, provenance
+from jaxdl import io, peaks, provenance
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("size", "gpu", ["gpu", "tiny"], "gpu: the sizes for one H100/H200; tiny: seconds on a CPU "
@@ -120,13 +120,6 @@ SIZES = {
         "train_batch": 32, "train_seeds": 2, "min_section_s": 0.5,
     },
 }
-
-
-def peak_bf16(device_kind: str) -> tuple[float, str] | tuple[None, None]:
-    """jaxdl.models.flops.peak_bf16, imported late (jax is imported by the sections' processes)."""
-    from jaxdl.models import flops
-
-    return flops.peak_bf16(device_kind)
 
 
 # ==== child side: one section in this process =============================================================
@@ -402,7 +395,7 @@ def section_zoo_throughput(sec: Section) -> None:
         if not sec.time_left(label):
             return
         _, task = recipe.make_task(name, recipe.Recipe(batch_size=batch), steps=steps, train=(images, labels),
-                                   eval_images=images[:64], eval_labels=labels[:64], num_classes=10,
+                                   eval_size=64, num_classes=10,
                                    eval_every=None, dtype=dtype)
         trainer = engine.make_train(task, steps=steps, chunk_steps=steps, record_every=steps, group=group)
         data = recipe.device_data((images, labels), images[:64], labels[:64])
@@ -444,8 +437,8 @@ def section_zoo_training(sec: Section) -> None:
         if not sec.time_left(name):
             return
         _, task = recipe.make_task(name, recipe.Recipe(batch_size=batch), steps=steps,
-                                   train=(train.images, train.labels), eval_images=test.images,
-                                   eval_labels=test.labels, num_classes=train.num_classes, eval_every=None,
+                                   train=(train.images, train.labels), eval_size=len(test.labels),
+                                   num_classes=train.num_classes, eval_every=None,
                                    dtype=dtype)
         trainer = engine.make_train(task, steps=steps, chunk_steps=steps, record_every=record_every,
                                     group=1)  # one seed at a time, as svhn_zoo (a vmap: grouped convs)
@@ -554,7 +547,7 @@ def _measured_peak(report: dict) -> float | None:
 
 
 def _table_device(report, rec) -> list[str]:
-    peak, source = peak_bf16(rec.get("device_kind", ""))
+    peak, source = peaks.peak_bf16(rec.get("device_kind", ""))
     lines = ["| dtype | op | time | FLOP/s measured | XLA FLOPs / 2n^3 |", "|---|---|---:|---:|---:|"]
     for r in rec["rows"]:
         ratio = r["xla_flops"] / r["flops"] if r["xla_flops"] else None
@@ -648,7 +641,7 @@ def _cnn_headline(report, rec) -> str | None:
 
 
 def _table_zoo(report, rec) -> list[str]:
-    peak, _ = peak_bf16(rec.get("device_kind", ""))
+    peak, _ = peaks.peak_bf16(rec.get("device_kind", ""))
     measured = _measured_peak(report)
     n_dev = rec.get("device_count", 1)
     lines = [rec.get("workload", ""), "",
@@ -672,7 +665,7 @@ def _table_zoo(report, rec) -> list[str]:
 
 
 def _zoo_headline(report, rec) -> str | None:
-    peak, _ = peak_bf16(rec.get("device_kind", ""))
+    peak, _ = peaks.peak_bf16(rec.get("device_kind", ""))
     r18 = max((r for r in rec["rows"] if r["model"] == "resnet18"), key=lambda r: r["images_per_s"], default=None)
     if not (r18 and peak):
         return None
@@ -783,8 +776,6 @@ def main(argv):
     t0 = time.monotonic()
     # Not provenance.collect(): its device_info() imports jax, and a parent holding the GPU (JAX preallocates
     # 75% of its memory) would starve every section.
-    from jaxdl.models import flops  # imports jax but starts no backend: no device memory taken here
-
     versions = provenance.package_versions()
     for extra in ("jax-cuda12-plugin", "jax-cuda12-pjrt"):
         try:
@@ -796,7 +787,7 @@ def main(argv):
             "flags": {k: FLAGS[k].value for k in ("size", "budget_s", "min_section_s", "sections", "data_cache_dir")}}
     report = {
         "size": FLAGS.size, "budget_s": FLAGS.budget_s, "min_section_s": min_s, "sizes": SIZES[FLAGS.size],
-        "peak_bf16_table": [{"match": k, "flops_per_s": p, "source": s} for k, p, s in flops.PEAK_BF16],
+        "peak_bf16_table": [{"match": k, "flops_per_s": p, "source": s} for k, p, s in peaks.PEAK_BF16],
         "nvidia_smi": _nvidia_smi(), "host": platform.node(),
         "provenance": prov, "wall_s": 0.0, "finished": False,
         "sections": {name: {"status": "not reached", "reason": "the run was stopped before this section"}

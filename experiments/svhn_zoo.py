@@ -10,11 +10,13 @@ convolutions become grouped convolutions: slower on CPU, and on an H200 ResNet-1
 36k img/s with 2 seeds vmapped vs 75k one at a time, results/bench_gpu_2.md), and the test split is
 read once, at the end.
 
-Protocol per model: train `steps` iterations (from --steps, --epochs or the scale's per-model budget) for
-each seed; evaluate the final weights on the test split; report parameters, forward FLOPs per image
-(XLA's cost analysis of the compiled forward pass, jaxdl.models.flops), test accuracy mean ± std over
-seeds, training wall time (compile excluded), images/s and, on a GPU, the model-FLOPs utilisation
-(3 x forward FLOPs per trained image / the chip's dense bf16 peak).
+Protocol per model: train `steps` iterations (from --steps, --epochs or the CPU budget CPU_STEPS) for
+each seed (jaxdl.zoo.train_model); evaluate the final weights on the test split; report parameters, forward
+FLOPs per image (XLA's count of the compiled forward pass, jaxdl.models.flops), test accuracy mean ± std
+over seeds, the training loss at the start and the end, training wall time (compile excluded), images/s
+and, on a GPU, the model-FLOPs utilisation (3 x forward FLOPs per trained image / the chip's dense bf16
+peak). Then, for the seed's reason "residual connections mitigate vanishing gradients", each block's
+gradient norm at initialisation with and without the shortcuts (jaxdl.skips), paired by seed.
 
 Checkpoints (--workdir): each model's engine state (every seed's parameters, optimizer state, batch
 statistics, RNG and loss history) is saved with orbax after every chunk under WORKDIR/<model>. Rerunning
@@ -27,22 +29,29 @@ tfds (see jaxdl.data) and pass --dataset=svhn_cropped. 28x28 datasets (fashion_m
 zero-padded to 32x32.
 
 Command (CPU default: svhn_synth 20,000 train / 200 test, 2 seeds, batch 16, per-model step budgets in
-CPU_STEPS, then the skip-connection gradient measurement on ResNet-18/50, 6 initialisations):
+CPU_STEPS, then the skip-connection measurement on ResNet-18/50, 6 initialisations):
     python -m experiments.svhn_zoo
 Resumable:
     python -m experiments.svhn_zoo --workdir=/tmp/zoo        # kill it, rerun: it continues
 Real SVHN on a GPU (--scale=full: svhn_cropped via tfds, prepared beforehand (see jaxdl.data), all
-73,257 train / 26,032 test images, 3 seeds, batch 128, 30 epochs per model; not yet run: no GPU was
-available to the session that wrote this):
+73,257 train / 26,032 test images, 3 seeds, batch 128, 30 epochs per model; not yet run: real SVHN cannot
+be had on the machines the suite was built on):
     python -m experiments.svhn_zoo --scale=full --workdir=/tmp/zoo_full
 
 Runtime: ~8 min on 2 CPU cores (CPU default).
 
-Expected (CPU default): LeNet-5 90.75 ± 1.06% test accuracy on the synthetic stand-in; at these step budgets
-the deep nets stay at chance (AlexNet 12.00%, VGG-16 12.75%, ResNets 8.00-8.75%), so the seed's ranking is
-not testable here. At initialisation the first/last block gradient-norm ratio is 1.97 with skips and 4.1
-without (ResNet-18), 21.8 vs 471 (ResNet-50): with batch norm, the plain nets' early blocks get larger
-gradients, not vanishing ones, so that reason of the seed is contradicted at initialisation.
+Expected (CPU default): LeNet-5 91.75 ± 3.18% test accuracy on the synthetic stand-in (training CE 2.369 →
+0.358); at these budgets (0.0096-0.32 epochs) the deep nets stay at chance (AlexNet 11.50%, VGG-16
+9.00%, ResNet-18 8.50%, ResNet-50 10.25%, ResNet-101 7.25%), so the seed's ranking is not testable here.
+At initialisation the first/last block gradient-norm ratio is 1.97 with skips and 4.1 without
+(ResNet-18), 21.8 vs 471 (ResNet-50): with batch norm, the plain nets' early blocks get larger gradients,
+not vanishing ones, so that reason of the seed is contradicted at initialisation.
+
+Why not longer: one seed probed at batch 32 on 20,000 images (2026-12-04) stayed at chance after 4,800
+images for ResNet-18 (SGD lr 0.1; Adam 1e-3 without augmentation) and after 9,600-12,800 for AlexNet
+(SGD lr 0.025 and 0.1, He init, Adam 1e-3): on svhn_synth they need more images than two CPU cores train
+in the minutes this default has (ResNet-18 trains ~48 images/s here). On a GPU, 3 epochs of 30,000
+images took ResNet-18 to 55% (results/bench_gpu.md).
 """
 
 from __future__ import annotations
@@ -64,8 +73,9 @@ from jaxdl.summary import Claim, Figure, Summary, Table
 SEED_REPORT = {"lenet5": "97%", "vgg16": "96%", "alexnet": "95%", "resnet18": "88-91%", "resnet50": "88-91%",
                "resnet101": "88-91%"}
 # CPU default: steps per model at --batch_size, chosen from measured training throughput
-# (benchmarks/zoo_bench.py) for about equal training wall time among the deep nets; LeNet-5 needs far less.
-CPU_STEPS = {"lenet5": 3000, "alexnet": 400, "vgg16": 120, "resnet18": 120, "resnet50": 16, "resnet101": 8}
+# (benchmarks/zoo_bench.py) for about a minute of training each among the deep nets (ResNet-50/101: enough
+# records to show whether the loss falls); LeNet-5 needs far less.
+CPU_STEPS = {"lenet5": 3000, "alexnet": 400, "vgg16": 120, "resnet18": 120, "resnet50": 24, "resnet101": 12}
 SKIP_BATCH = 32  # training images in the skip-connection measurement's one batch
 # The settings that decide a model's trajectory: a checkpoint written under others is refused.
 FINGERPRINT = ("dataset", "data_source", "train_size", "test_size", "seeds", "first_seed", "batch_size", "peak_lr",

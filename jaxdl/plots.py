@@ -359,6 +359,7 @@ def zoo_curves(path, rows, title: str) -> None:
     for ax in axes.flat[len(rows):]:
         ax.axis("off")
     fig.suptitle(title)
+    fig.tight_layout()
     io.save_figure(fig, path)
 
 
@@ -376,4 +377,5 @@ def block_norms(path, by_model: dict, seeds: int, batch: int) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"Gradient norm per block at initialisation, batch of {batch} training images")
+    fig.tight_layout()
     io.save_figure(fig, path)

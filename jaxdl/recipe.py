@@ -11,8 +11,8 @@ The warm-up is what lets the BN-free nets (LeNet-5, AlexNet) take the same peak 
 BN nets (VGG-16, ResNets): their first updates, from a random init, are the large and unstable ones.
 
     recipe = Recipe(batch_size=64)                     # flags may override any field
-    model, task = make_task("resnet18", recipe, steps=2000, train=(images, labels), eval_images=test_images,
-                            eval_labels=test_labels, num_classes=10, eval_every=None)
+    model, task = make_task("resnet18", recipe, steps=2000, train=(images, labels), eval_size=len(test_labels),
+                            num_classes=10, eval_every=None)
     trainer = engine.make_train(task, steps=2000, group=1)
     result = trainer(engine.seed_keys([0, 1]), {}, device_data((images, labels), test_images, test_labels))
 """
@@ -81,7 +81,7 @@ def compute_dtype(name: str = "auto"):
     return DTYPES[name]
 
 
-def make_task(model_name: str, recipe: Recipe, *, steps: int, train, eval_images, eval_labels, num_classes: int,
+def make_task(model_name: str, recipe: Recipe, *, steps: int, train, eval_size: int, num_classes: int,
               eval_every: int | None, dtype=jnp.float32, batch_sharding=None):
     """(model, engine Task) for `model_name` trained by `recipe` for `steps` steps.
 
@@ -95,7 +95,7 @@ def make_task(model_name: str, recipe: Recipe, *, steps: int, train, eval_images
     task = classify.make_task(
         model, optimizer(recipe, steps), num_train=len(images), batch_size=recipe.batch_size,
         input_shape=tuple(images.shape[1:]), mean=mean, std=std, eval_every=eval_every,
-        eval_batch_size=min(500, len(eval_labels)), crop_pad=recipe.crop_pad, batch_sharding=batch_sharding,
+        eval_batch_size=min(500, eval_size), crop_pad=recipe.crop_pad, batch_sharding=batch_sharding,
     )
     return model, task
 

@@ -41,8 +41,9 @@ def experiment_names(folder: Path = EXPERIMENTS_DIR) -> list[str]:
 
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("scale", "cpu", ["cpu", "full"], "cpu: the offline CPU defaults; full: every experiment's "
-                  "--scale=full preset (the accelerator schedule).")
+if "scale" not in FLAGS:  # an experiment imported first (tests) defines the same cpu/full --scale
+    flags.DEFINE_enum("scale", "cpu", ["cpu", "full"], "cpu: the offline CPU defaults; full: every experiment's "
+                      "--scale=full preset (the accelerator schedule).")
 flags.DEFINE_string("results", "results", "Results directory (one sub-directory per experiment).")
 flags.DEFINE_bool("skip_run", False, "Do not run experiments; rebuild the report from existing results.")
 flags.DEFINE_list("only", [], f"Run only these experiments (report on all). Choices: "

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
-from jaxdl import checkpoint, distributed, engine, recipe, stats
+from jaxdl import checkpoint, distributed, engine, peaks, recipe, stats
 from jaxdl.models import flops
 
 ZOO = ("lenet5", "alexnet", "vgg16", "resnet18", "resnet50", "resnet101")
@@ -92,7 +92,7 @@ def train_model(name: str, *, steps: int, rec: recipe.Recipe, train, test, seed_
     forward FLOPs per image, test accuracy per seed, loss history [seeds, records], weights' hashes,
     divergences, train seconds (compile excluded), images/s, and the MFU on a GPU."""
     model, task = recipe.make_task(name, rec, steps=steps, train=(train.images, train.labels),
-                                   eval_images=test.images, eval_labels=test.labels, num_classes=train.num_classes,
+                                   eval_size=len(test), num_classes=train.num_classes,
                                    eval_every=None, dtype=dtype, batch_sharding=engine.batch_sharding(mesh))
     task = checkpoint.with_metric_history(task, steps=steps, record_every=record_every, names=("loss", "acc"))
     trainer = engine.make_train(task, steps=steps, chunk_steps=chunk_steps, record_every=record_every,
@@ -146,7 +146,7 @@ def train_model(name: str, *, steps: int, rec: recipe.Recipe, train, test, seed_
         "diverged": int(np.sum(np.asarray(diverged_at) >= 0)), "train_s": train_s, "compile_s": compile_s,
         "images_per_s": images_per_s,
     }
-    peak, _ = flops.peak_bf16(jax.devices()[0].device_kind)
+    peak, _ = peaks.peak_bf16(jax.devices()[0].device_kind)
     if jax.default_backend() == "gpu" and peak and images_per_s:
         row["mfu"] = 3 * fwd * images_per_s / (peak * len(jax.devices()))
     return row

@@ -201,7 +201,7 @@ def test_parent_never_imports_jax_and_peak_table_matches_device_kinds(gpu_machin
     # A parent that imported jax would hold the GPU (JAX preallocates 75% of its memory) from every section.
     code = ("import sys, json\nimport benchmarks.gpu_check as g\n"
             "kinds = ['NVIDIA H100 80GB HBM3', 'NVIDIA H100 PCIe', 'NVIDIA H200', 'NVIDIA A100-SXM4-80GB', 'cpu']\n"
-            "print(json.dumps({'jax': 'jax' in sys.modules, 'peaks': [g.peak_bf16(k)[0] for k in kinds]}))")
+            "print(json.dumps({'jax': 'jax' in sys.modules, 'peaks': [g.peaks.peak_bf16(k)[0] for k in kinds]}))")
     proc = _run(gpu_machine_env, "-c", code)
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout)

@@ -61,8 +61,8 @@ def _train(dtype, steps=40):
     # Two classes a LeNet separates quickly: bright vs dark images, with noise.
     images = np.clip(rng.normal(80 + 100 * labels[:, None, None, None], 30, (256, 32, 32, 3)), 0, 255).astype(np.uint8)
     r = recipe.Recipe(peak_lr=0.05, batch_size=32, crop_pad=2)
-    _, task = recipe.make_task("lenet5", r, steps=steps, train=(images, labels), eval_images=images[:64],
-                               eval_labels=labels[:64], num_classes=2, eval_every=None, dtype=dtype)
+    _, task = recipe.make_task("lenet5", r, steps=steps, train=(images, labels), eval_size=64,
+                               num_classes=2, eval_every=None, dtype=dtype)
     trainer = engine.make_train(task, steps=steps, chunk_steps=steps, record_every=steps // 4, group=1)
     return trainer(engine.seed_keys([0, 1]), {}, recipe.device_data((images, labels), images[:64], labels[:64]))
 

@@ -87,3 +87,21 @@ def test_wrap_for_backend_wraps_on_cpu_only():
     model = nn.Conv(2, (3, 3))
     wrapped = scan_conv.wrap_for_backend(model)
     assert isinstance(wrapped, ScanFriendlyConvs) == (jax.default_backend() == "cpu")
+
+
+@pytest.mark.parametrize("kernel, strides", [((1, 1), (2, 2)), ((3, 3), (2, 2))])
+def test_bfloat16_convolutions_keep_flax_dtypes_and_values(kernel, strides):
+    """bf16 compute with f32 parameters (the zoo's accelerator setting): outputs in bf16 and parameter
+    gradients in f32, as flax's own convolution gives them, and the same values to bf16 rounding."""
+    conv = nn.Conv(6, kernel, strides, use_bias=False, dtype=jnp.bfloat16, param_dtype=jnp.float32)
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 4))
+    params = conv.init(jax.random.PRNGKey(1), x)
+
+    def value_and_grad(model):
+        return jax.jit(jax.value_and_grad(lambda p: jnp.sum(jnp.sin(model.apply(p, x).astype(jnp.float32)))))(params)
+
+    (v_ref, g_ref), (v_fast, g_fast) = value_and_grad(conv), value_and_grad(ScanFriendlyConvs(conv))
+    assert ScanFriendlyConvs(conv).apply(params, x).dtype == jnp.bfloat16
+    assert g_fast["params"]["kernel"].dtype == jnp.float32
+    np.testing.assert_allclose(v_fast, v_ref, rtol=2e-2, atol=0.2)
+    np.testing.assert_allclose(g_fast["params"]["kernel"], g_ref["params"]["kernel"], rtol=5e-2, atol=0.2)
