@@ -3,12 +3,8 @@ r"""SVHN model zoo: LeNet-5, AlexNet, VGG-16, ResNet-18/50/101 under one recipe,
 Seed 004, question 4 reports SVHN test accuracies LeNet-5 97%, VGG 96%, AlexNet 95%, ResNet-18/50/101
 88-91% from one run each, and concludes that the simplest net is best. Deep ResNets losing to LeNet-5
 usually means under-training (different, untuned schedules per model). Here every model trains with the
-same recipe (jaxdl.recipe: SGD + Nesterov momentum, weight decay on kernels, warm-up + cosine to zero
-over the model's own step budget, random-crop augmentation, no flips; bf16 compute on GPU), seeds batched
-on the engine (the model axis sharded over devices; one model at a time per device, since vmapped
-convolutions become grouped convolutions: slower on CPU, and on an H200 ResNet-18 at batch 512 trained
-36k img/s with 2 seeds vmapped vs 75k one at a time, results/bench_gpu_2.md), and the test split is
-read once, at the end.
+same recipe (jaxdl.recipe), seeds on the engine one at a time per device (vmapped convolutions are
+grouped ones: on an H200 2x slower for ResNet-18, results/bench_gpu_2.md); the test split is read once.
 
 Protocol per model: train `steps` iterations (from --steps, --epochs or the CPU budget CPU_STEPS) for
 each seed (jaxdl.zoo.train_model); evaluate the final weights on the test split; report parameters, forward
@@ -18,24 +14,20 @@ and, on a GPU, the model-FLOPs utilisation (3 x forward FLOPs per trained image 
 peak). Then, for the seed's reason "residual connections mitigate vanishing gradients", each block's
 gradient norm at initialisation with and without the shortcuts (jaxdl.skips), paired by seed.
 
-Checkpoints (--workdir): each model's engine state (every seed's parameters, optimizer state, batch
-statistics, RNG and loss history) is saved with orbax after every chunk under WORKDIR/<model>. Rerunning
-the same command after a crash or a kill continues from the last checkpoint and ends with bit-identical
-weights on CPU (tested with SIGKILL). A workdir written with other settings is refused, naming them.
+Checkpoints (--workdir, jaxdl.zoo): a killed run, rerun, continues from its last chunk and ends with
+bit-identical weights on CPU; a workdir written with other settings is refused, naming them.
 
-Data: --dataset=svhn_synth (default, offline) is a SYNTHETIC stand-in (jaxdl.data.svhn_synth): on it
-the seed's SVHN ranking is not testable, and the report says so. Real SVHN: prepare `svhn_cropped` with
-tfds (see jaxdl.data) and pass --dataset=svhn_cropped. 28x28 datasets (fashion_mnist, mnist5k) are
-zero-padded to 32x32.
+Data: --dataset=svhn_synth (default, offline) is a SYNTHETIC stand-in (jaxdl.data.svhn_synth): on it the
+seed's ranking is not testable. Real SVHN: prepare `svhn_cropped` with tfds (jaxdl.data) and pass
+--dataset=svhn_cropped. 28x28 datasets are zero-padded to 32x32.
 
 Command (CPU default: svhn_synth 20,000 train / 200 test, 2 seeds, batch 16, per-model step budgets in
 CPU_STEPS, then the skip-connection measurement on ResNet-18/50, 6 initialisations):
     python -m experiments.svhn_zoo
 Resumable:
     python -m experiments.svhn_zoo --workdir=/tmp/zoo        # kill it, rerun: it continues
-Real SVHN on a GPU (--scale=full: svhn_cropped via tfds, prepared beforehand (see jaxdl.data), all
-73,257 train / 26,032 test images, 3 seeds, batch 128, 30 epochs per model; not yet run: real SVHN cannot
-be had on the machines the suite was built on):
+Real SVHN on a GPU (--scale=full: svhn_cropped prepared with tfds, all 73,257 / 26,032 images, 3 seeds,
+batch 128, 30 epochs per model; not yet run: real SVHN cannot be had on the machines built on):
     python -m experiments.svhn_zoo --scale=full --workdir=/tmp/zoo_full
 
 Runtime: ~8 min on 2 CPU cores (CPU default).
@@ -61,7 +53,6 @@ import dataclasses
 import jaxdl  # noqa: F401  (sets the host device count before jax starts)
 
 # isort: split
-import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app, logging
@@ -141,15 +132,7 @@ def run(cfg: Config) -> dict:
     train, test = zoo.load_32x32(cfg.load, cfg.dataset, train_size=cfg.train_size, test_size=cfg.test_size)
     if cfg.batch_size > len(train):
         raise app.UsageError(f"--batch_size={cfg.batch_size} exceeds the {len(train)} training examples")
-    devices = len(jax.devices())
-    shards = zoo.batch_shards(cfg.batch_shards, devices, cfg.seeds)
-    if devices % shards:
-        raise app.UsageError(f"--batch_shards={shards} does not divide the {devices} devices")
-    if cfg.batch_size % shards:
-        raise app.UsageError(f"--batch_size={cfg.batch_size} is not divisible by the {shards} devices that split "
-                             f"each model's batch ({devices} devices, {cfg.seeds} seeds); pick a multiple of "
-                             f"{shards}, or set --batch_shards")
-    mesh = engine.device_mesh(batch_shards=shards)
+    mesh = zoo.mesh(cfg.batch_shards, cfg.batch_size, cfg.seeds)
     rec = recipe.Recipe(peak_lr=cfg.peak_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
                         warmup_fraction=cfg.warmup_fraction, crop_pad=cfg.crop_pad, batch_size=cfg.batch_size)
     dtype, group = recipe.compute_dtype(cfg.dtype), cfg.engine_group(1)
@@ -172,7 +155,7 @@ def run(cfg: Config) -> dict:
                      cfg.skip_seeds)
         grads = skips.measure(train.images[:SKIP_BATCH], train.labels[:SKIP_BATCH], cfg.skip_models, cfg.skip_seeds)
     return {"models": rows, "skips": grads, "dtype": jnp.dtype(dtype).name, "group": "all" if group is None else group,
-            "mesh": {"models": mesh.shape[engine.AXIS], "batch": shards},
+            "mesh": {"models": mesh.shape[engine.AXIS], "batch": mesh.shape.get(engine.BATCH_AXIS, 1)},
             "compile_s": sum(r["compile_s"] for r in rows),
             "sizes": {"train": len(train), "test": len(test), "synthetic": train.synthetic,
                       "train_metadata": train.metadata(), "test_metadata": test.metadata()}}
@@ -199,20 +182,6 @@ def ranking_claims(accs: dict, synthetic: bool) -> list[Claim]:
                                                              "resnets_less_effective")]
 
 
-def skip_claim(grads: dict) -> tuple[Claim, list]:
-    """Residual connections against vanishing gradients: log10(first / last block gradient norm) at
-    initialisation, with vs without skips, paired per seed (claimed: larger with skips)."""
-    tests = {n: stats.paired(r["log10_first_over_last_skip"], r["log10_first_over_last_plain"], claimed_sign=1)
-             for n, r in grads.items()}
-    med = {n: {a: 10 ** np.median(r[f"log10_first_over_last_{a}"]) for a in ("skip", "plain")}
-           for n, r in grads.items()}
-    ours = "; ".join(f"{n}: first/last block gradient norm {med[n]['skip']:.3g} with skips vs {med[n]['plain']:.3g} "
-                     f"without ({t.describe(' decades')})" for n, t in tests.items())
-    rows = [[n, grads[n]["blocks"], med[n]["skip"], med[n]["plain"], tests[n].describe(" decades")] for n in grads]
-    return Claim("resnet_skips_vanishing", ours, stats.combine([t.verdict for t in tests.values()]),
-                 {n: dataclasses.asdict(t) for n, t in tests.items()}), rows
-
-
 def analyse(cfg: Config, out: dict) -> Summary:
     rows, sizes, grads = out["models"], out["sizes"], out["skips"]
     gpu = any("mfu" in r for r in rows)
@@ -236,7 +205,7 @@ def analyse(cfg: Config, out: dict) -> Summary:
                     + (" MFU: 3 x forward FLOPs x images/s / the chip's dense bf16 peak." if gpu else ""))]
     notes = []
     if grads:
-        claim, skip_rows = skip_claim(grads)
+        claim, skip_rows = skips.claim(grads)
         claims.append(claim)
         tables.append(Table("Residual connections and vanishing gradients",
                             ["model", "blocks", "median first / last block norm, with skips", "without",

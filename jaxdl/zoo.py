@@ -56,9 +56,20 @@ def load_32x32(load, dataset: str, *, train_size: int, test_size: int):
     return train, test
 
 
-def batch_shards(requested: int, num_devices: int, seeds: int) -> int:
-    """`requested`, or (0) the fewest batch shards that leave no device idle: devices / gcd(devices, seeds)."""
-    return requested or num_devices // math.gcd(num_devices, seeds)
+def mesh(batch_shards: int, batch_size: int, seeds: int):
+    """The engine's device mesh: `batch_shards` devices split each model's batch, or (0) the fewest that
+    leave no device idle, devices / gcd(devices, seeds); the rest hold models. Bad values: app.UsageError."""
+    from absl import app
+
+    devices = len(jax.devices())
+    shards = batch_shards or devices // math.gcd(devices, seeds)
+    if devices % shards:
+        raise app.UsageError(f"--batch_shards={shards} does not divide the {devices} devices")
+    if batch_size % shards:
+        raise app.UsageError(f"--batch_size={batch_size} is not divisible by the {shards} devices that split "
+                             f"each model's batch ({devices} devices, {seeds} seeds); pick a multiple of "
+                             f"{shards}, or set --batch_shards")
+    return engine.device_mesh(batch_shards=shards)
 
 
 def params_sha256(params) -> str:

@@ -111,7 +111,7 @@ def test_ranking_verdicts_go_through_the_paired_rule():
 def test_skip_claim_is_larger_first_over_last_ratio_with_skips_paired_by_seed():
     grads = {"resnet18": {"blocks": 8, "log10_first_over_last_skip": [0.3] * 6,
                           "log10_first_over_last_plain": [0.6 + 0.01 * i for i in range(6)]}}
-    claim, rows = svhn_zoo.skip_claim(grads)
+    claim, rows = skips.claim(grads)
     assert claim.id == "resnet_skips_vanishing" and claim.verdict == "contradicted"
     assert rows[0][:2] == ["resnet18", 8] and np.isclose(rows[0][2], 10 ** 0.3)
 
