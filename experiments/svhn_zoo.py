@@ -42,7 +42,7 @@ not vanishing ones, so that reason of the seed is contradicted at initialisation
 Why not longer: one seed probed at batch 32 on 20,000 images (2026-12-04) stayed at chance after 4,800
 images for ResNet-18 (SGD lr 0.1; Adam 1e-3 without augmentation) and after 9,600-12,800 for AlexNet
 (SGD lr 0.025 and 0.1, He init, Adam 1e-3): on svhn_synth they need more images than two CPU cores train
-in the minutes this default has (ResNet-18 trains ~48 images/s here). On a GPU, 3 epochs of 30,000
+in the minutes this default has (ResNet-18 trains 46-48 images/s here). On a GPU, 3 epochs of 30,000
 images took ResNet-18 to 55% (results/bench_gpu.md).
 """
 

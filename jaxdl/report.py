@@ -24,7 +24,7 @@ from pathlib import Path
 from absl import app, flags, logging
 
 from jaxdl import claims as registry
-from jaxdl import cli, io, provenance
+from jaxdl import cli, config, io, provenance
 from jaxdl.stats import verdict_head
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
@@ -41,8 +41,8 @@ def experiment_names(folder: Path = EXPERIMENTS_DIR) -> list[str]:
 
 
 FLAGS = flags.FLAGS
-if "scale" not in FLAGS:  # an experiment imported first (tests) defines the same cpu/full --scale
-    flags.DEFINE_enum("scale", "cpu", ["cpu", "full"], "cpu: the offline CPU defaults; full: every experiment's "
+if "scale" not in FLAGS:  # an experiment imported first (tests) defines the same --scale (jaxdl.config)
+    flags.DEFINE_enum("scale", "cpu", list(config.SCALES), "cpu: the offline CPU defaults; full: every experiment's "
                       "--scale=full preset (the accelerator schedule).")
 flags.DEFINE_string("results", "results", "Results directory (one sub-directory per experiment).")
 flags.DEFINE_bool("skip_run", False, "Do not run experiments; rebuild the report from existing results.")

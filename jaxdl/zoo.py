@@ -22,7 +22,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import logging
+from absl import app, logging
 
 from jaxdl import checkpoint, distributed, engine, peaks, recipe, stats
 from jaxdl.models import flops
@@ -43,8 +43,6 @@ def to_32x32(images: np.ndarray) -> np.ndarray:
 def load_32x32(load, dataset: str, *, train_size: int, test_size: int):
     """(train, test) of `dataset` through `load(name, split, size=...)` (a DataConfig's), images 32x32;
     a size of 0 is the whole split."""
-    from absl import app
-
     train = load(dataset, "train", size=train_size or None)
     test = load(dataset, "test", size=test_size or None)
     if train.shape[:2] != (32, 32):
@@ -59,8 +57,6 @@ def load_32x32(load, dataset: str, *, train_size: int, test_size: int):
 def mesh(batch_shards: int, batch_size: int, seeds: int):
     """The engine's device mesh: `batch_shards` devices split each model's batch, or (0) the fewest that
     leave no device idle, devices / gcd(devices, seeds); the rest hold models. Bad values: app.UsageError."""
-    from absl import app
-
     devices = len(jax.devices())
     shards = batch_shards or devices // math.gcd(devices, seeds)
     if devices % shards:
