@@ -40,8 +40,8 @@ def _median_rate(fn, model_steps: int, repeats: int) -> float:
     return model_steps / statistics.median(times)
 
 
-def _task():
-    return binary.make_task(MLP(features=(HIDDEN, 1), activation="relu"), "ce", "sgd", input_dim=2)
+def _task(batched: bool = True):
+    return binary.make_task(MLP(features=(HIDDEN, 1), activation="relu"), "ce", "sgd", input_dim=2, batched=batched)
 
 
 ONE_AT_A_TIME_MODELS = 8  # enough to time; the rate is per model-step
@@ -59,9 +59,12 @@ def jax_contenders() -> dict[str, tuple]:
         trainer = engine.make_train(task, steps=STEPS, chunk_steps=STEPS, record_every=100, group=group)
         fns[name] = (lambda trainer=trainer: trainer(keys, hp, data), MODELS * STEPS)
 
+    # The naive programs vmap (or loop over) the per-model step as written, without binary's group rule.
+    naive = _task(batched=False)
+
     def train_one(key):
-        state = task.init(key, {"lr": jnp.float32(LR)})
-        state, _ = jax.lax.scan(lambda s, t: (task.step(s, data, t)[0], None), state, jnp.arange(STEPS))
+        state = naive.init(key, {"lr": jnp.float32(LR)})
+        state, _ = jax.lax.scan(lambda s, t: (naive.step(s, data, t)[0], None), state, jnp.arange(STEPS))
         return state["hit_step"]
 
     one, plain = jax.jit(train_one), jax.jit(jax.vmap(train_one))

@@ -40,13 +40,19 @@ TORCH_STEPS = {"lenet5": 80, "alexnet": 16, "vgg16": 4, "resnet18": 4, "resnet50
 CPU_BATCH, GPU_BATCH, GPU_STEPS = 32, 512, 50
 
 
+def _optimizer_text() -> str:
+    rec = recipe.Recipe()
+    return "Adam + decoupled weight decay" if rec.optimizer == "adam" else "SGD + Nesterov 0.9, weight decay"
+
+
 def _torch_rates(name: str, steps: int, batch: int) -> list[float] | None:
     """One PyTorch CPU repeat (benchmarks/torch_zoo.py), or None without torch."""
     try:
         from benchmarks import torch_zoo
     except ImportError:
         return None
-    return torch_zoo.train_images_per_s(name, batch, steps, repeats=1, threads=len(os.sched_getaffinity(0)))
+    return torch_zoo.train_images_per_s(name, batch, steps, repeats=1, threads=len(os.sched_getaffinity(0)),
+                                         optimizer=recipe.Recipe().optimizer)
 
 
 def measure(name: str, steps: int, batch: int, on_gpu: bool) -> dict:
@@ -96,7 +102,8 @@ def run(models=tuple(CPU_PLAN)) -> str:
     lines = [
         "## Model zoo: training throughput (svhn_zoo recipe)",
         "",
-        f"{SEEDS} seeds per model on {where}, 32x32x3 inputs, SGD + Nesterov, random crop; compute "
+        f"{SEEDS} seeds per model on {where}, 32x32x3 inputs, {_optimizer_text()}, random crop, per-image "
+        f"standardisation; compute "
         f"{rows[0]['dtype']}; median of {REPEATS} calls, compile excluded. Images/s counts every seed's images.",
         "",
         "| model | batch | steps / call | images/s (median) | repeats | forward GFLOPs / image | compile s |"
@@ -115,8 +122,8 @@ def run(models=tuple(CPU_PLAN)) -> str:
                      + (f" {100 * r.get('mfu', float('nan')):.1f}% |" if on_gpu else contender))
     if not on_gpu:
         lines += ["", f"PyTorch {_torch_version()} CPU: the same architectures (benchmarks/torch_zoo.py, "
-                  "equal parameter counts), one model with as many intra-op threads as cores, SGD + Nesterov 0.9 "
-                  "and weight decay 5e-4, no augmentation, same batch; one of its repeats runs after each of ours, "
+                  "equal parameter counts), one model with as many intra-op threads as cores, the same optimizer "
+                  f"({_optimizer_text()}), no augmentation, same batch; one of its repeats runs after each of ours, "
                   "in this process."]
         lines += ["", "GPU (ResNet-18 bf16 MFU, target >= 35%): not measured here; run `make bench` on a GPU "
                   "machine."]

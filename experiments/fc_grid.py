@@ -15,22 +15,22 @@ Two cells (one program), or one cell and one seed (seed k of the grid):
     python -m experiments.fc_grid --activation=relu --loss=ce --seeds=1 --first_seed=7
 GPU: the same command; add --seeds=1024 for a tighter ranking.
 
-Runtime: ~90 s on 2 CPU cores (CPU default): 89 s in the committed make results run (idle cores, warm
-compilation cache).
+Runtime: ~70 s on 2 CPU cores (CPU default): 67 s in the committed make results run (idle cores).
 
-Expected (CPU default): median iterations to 100% at each cell's best lr: sigmoid-l2 138, sigmoid-ce 178,
+Expected (CPU default): median iterations to 100% at each cell's best lr: sigmoid-l2 136, sigmoid-ce 178,
 relu-l2 10, relu-ce 10 (the seed: ~10000 / ~5000 / ~2500 / ~800), so the counts are contradicted. Ordering
-partly supported: sigmoid-l2 > sigmoid-ce contradicted (median log2 ratio -0.27), the four sigmoid > ReLU
+partly supported: sigmoid-l2 > sigmoid-ce contradicted (median log2 ratio -0.26), the four sigmoid > ReLU
 pairs supported, relu-l2 > relu-ce supported (0.38). CE more robust: contradicted for ReLU (relu-ce
 reaches 100% at 2 fewer learning rates per seed; at lr 10 in 3% of seeds). ReLU's hidden-layer gradient
 at step 0 is 2.19 log2 units above sigmoid's (supported), yet 35% of relu-ce runs get a dead unit.
 
 Every lax.map group of the engine (32 models: seeds run fastest) holds one cell, so the engine runs it
-with that cell's activation and loss as constants (engine.Task.categorical), as a per-cell program would;
-XLA still fuses the larger program differently, so float32 values can differ in the last bit, and where
-training is chaotic (large lrs) that moves some hit steps: 18 of the 1,536 models of the default grid
-differ from the per-cell runs (benchmarks/fc_program_bench.py, 2026-12-04; 117 when every model computed
-every branch).
+with that cell's activation and loss as constants (engine.Task.categorical), as a per-cell program would,
+and on CPU the group's step puts its 32 models on the fast axis (jaxdl.binary's group step: one shared
+first-layer matmul, no batched dots). Values then equal a solo run's to float rounding, not bit for bit,
+and where training is chaotic (large lrs) that moves some hit steps: 110 of the 1,536 models of the
+default grid differ between the one program and the per-cell runs (benchmarks/fc_program_bench.py,
+2026-12-04); every verdict is the same either way.
 """
 
 from __future__ import annotations

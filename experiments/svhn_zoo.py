@@ -21,29 +21,37 @@ Data: --dataset=svhn_synth (default, offline) is a SYNTHETIC stand-in (jaxdl.dat
 seed's ranking is not testable. Real SVHN: prepare `svhn_cropped` with tfds (jaxdl.data) and pass
 --dataset=svhn_cropped. 28x28 datasets are zero-padded to 32x32.
 
-Command (CPU default: svhn_synth 20,000 train / 200 test, 2 seeds, batch 16, per-model step budgets in
+Command (CPU default: svhn_synth 20,000 train / 200 test, 2 seeds, batch 32, Adam, per-model step budgets in
 CPU_STEPS, then the skip-connection measurement on ResNet-18/50, 6 initialisations):
     python -m experiments.svhn_zoo
 Resumable:
     python -m experiments.svhn_zoo --workdir=/tmp/zoo        # kill it, rerun: it continues
 Real SVHN on a GPU (--scale=full: svhn_cropped prepared with tfds, all 73,257 / 26,032 images, 3 seeds,
-batch 128, 30 epochs per model; not yet run: real SVHN cannot be had on the machines built on):
+batch 128, 30 epochs per model, random crops; not yet run: real SVHN cannot be had on the machines built on):
     python -m experiments.svhn_zoo --scale=full --workdir=/tmp/zoo_full
 
-Runtime: ~8 min on 2 CPU cores (CPU default).
+Runtime: ~13 min on 2 CPU cores (CPU default).
 
-Expected (CPU default): LeNet-5 91.75 ± 3.18% test accuracy on the synthetic stand-in (training CE 2.369 →
-0.358); at these budgets (0.0096-0.32 epochs) the deep nets stay at chance (AlexNet 11.50%, VGG-16
-9.00%, ResNet-18 8.50%, ResNet-50 10.25%, ResNet-101 7.25%), so the seed's ranking is not testable here.
-At initialisation the first/last block gradient-norm ratio is 1.97 with skips and 4.1 without
+Expected (CPU default): test accuracy on the synthetic stand-in, mean ± std over 2 seeds: LeNet-5
+83.00 ± 2.12% (0.96 epochs), AlexNet 55.00 ± 3.54% (0.4), VGG-16 70.75 ± 3.89% (0.32), ResNet-18 67.25 ±
+1.77% (0.22): every one clearly above chance (10%). ResNet-50 and ResNet-101 (20 steps, 0.032 epochs) stay
+at chance (11.00%, 12.25%): their training CE rises in Adam's first full-lr steps and falls back to about
+where it began (first → last quarter 3.156 → 2.556 and 3.391 → 2.589). The seed's ranking is not testable on
+this data. At initialisation the first/last block gradient-norm ratio is 1.97 with skips and 4.1 without
 (ResNet-18), 21.8 vs 471 (ResNet-50): with batch norm, the plain nets' early blocks get larger gradients,
 not vanishing ones, so that reason of the seed is contradicted at initialisation.
 
-Why not longer: one seed probed at batch 32 on 20,000 images (2026-12-04) stayed at chance after 4,800
-images for ResNet-18 (SGD lr 0.1; Adam 1e-3 without augmentation) and after 9,600-12,800 for AlexNet
-(SGD lr 0.025 and 0.1, He init, Adam 1e-3): on svhn_synth they need more images than two CPU cores train
-in the minutes this default has (ResNet-18 trains 46-48 images/s here). On a GPU, 3 epochs of 30,000
-images took ResNet-18 to 55% (results/bench_gpu.md).
+CPU budgets: the recipe (jaxdl.recipe: Adam, peak lr 5e-4, warm-up then cosine, per-image
+standardisation, residual branches not zero-initialised) and CPU_STEPS were chosen so that LeNet-5,
+AlexNet, VGG-16 and ResNet-18 learn within the run's ~13 minutes (LeNet-5 ~1 epoch, the others 0.2-0.4)
+and ResNet-50/101 get past Adam's first steps (ResNet-18 trains ~45 images/s here, ResNet-101 ~9). No
+image is seen twice, so the CPU default does not augment.
+Probes behind the recipe (one seed, batch 32, 500 test images, 2026-12-04, on a shared machine): ResNet-18
+with Adam 1e-3 reached 83.6% after 150 steps with each block's last BN scale starting at 1 and 16.0% with
+it at 0 (PyTorch's twin, benchmarks/torch_zoo.py, 68.6% after 200 steps); Adam 1e-3 at batch 16 left
+AlexNet at 22.6% after 500 steps and VGG-16 at 19.6% after 200, Adam 5e-4 at batch 32 took them to 47.8%
+(200 steps) and 30.8% (120); SGD + Nesterov with per-channel statistics (the previous recipe) left
+ResNet-18 and AlexNet at chance for 150-400 steps at every learning rate tried (0.025-0.1).
 """
 
 from __future__ import annotations
@@ -63,14 +71,15 @@ from jaxdl.summary import Claim, Figure, Summary, Table
 
 SEED_REPORT = {"lenet5": "97%", "vgg16": "96%", "alexnet": "95%", "resnet18": "88-91%", "resnet50": "88-91%",
                "resnet101": "88-91%"}
-# CPU default: steps per model at --batch_size, chosen from measured training throughput
-# (benchmarks/zoo_bench.py) for about a minute of training each among the deep nets (ResNet-50/101: enough
-# records to show whether the loss falls); LeNet-5 needs far less.
-CPU_STEPS = {"lenet5": 3000, "alexnet": 400, "vgg16": 120, "resnet18": 120, "resnet50": 24, "resnet101": 12}
+# CPU default: steps per model at --batch_size, the fewest measured to take LeNet-5, AlexNet, VGG-16 and
+# ResNet-18 clearly above chance (at 100 steps ResNet-18 reached 47.0%, at 140 67.25%), and for ResNet-50/101
+# enough to get past the loss spike of Adam's first full-lr steps (at 10, ResNet-101 ended above its start).
+CPU_STEPS = {"lenet5": 600, "alexnet": 250, "vgg16": 200, "resnet18": 140, "resnet50": 20, "resnet101": 20}
 SKIP_BATCH = 32  # training images in the skip-connection measurement's one batch
 # The settings that decide a model's trajectory: a checkpoint written under others is refused.
-FINGERPRINT = ("dataset", "data_source", "train_size", "test_size", "seeds", "first_seed", "batch_size", "peak_lr",
-               "momentum", "weight_decay", "warmup_fraction", "crop_pad", "dtype", "record_every")
+FINGERPRINT = ("dataset", "data_source", "train_size", "test_size", "seeds", "first_seed", "batch_size", "optimizer",
+               "peak_lr", "momentum", "weight_decay", "standardize", "zero_init_residual", "warmup_fraction",
+               "crop_pad", "dtype", "record_every")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,18 +93,25 @@ class Config(classify.DataConfig, config.Common):
     steps: int = config.field(0, "Training steps for every model (0: from --epochs, else the per-model CPU "
                               "budget).", lower=0)
     epochs: float = config.field(0.0, "Epochs for every model (0: see --steps).", lower=0)
-    batch_size: int = config.field(16, "Minibatch size.", lower=1)
-    peak_lr: float = config.field(recipe.Recipe.peak_lr, "Peak learning rate after warm-up, at batch 128: "
+    batch_size: int = config.field(32, "Minibatch size.", lower=1)
+    optimizer: str = config.field(recipe.Recipe.optimizer, "adam, or sgd (Nesterov momentum).",
+                                  choices=recipe.OPTIMIZERS)
+    peak_lr: float = config.field(recipe.Recipe.peak_lr, "Peak learning rate after warm-up; for sgd at batch 128, "
                                   "scaled linearly with --batch_size (jaxdl.recipe).", lower=0, strict=True)
-    momentum: float = config.field(recipe.Recipe.momentum, "Nesterov momentum.", lower=0, upper=1, strict=True)
-    weight_decay: float = config.field(recipe.Recipe.weight_decay, "L2 weight decay on kernels.", lower=0)
+    momentum: float = config.field(recipe.Recipe.momentum, "Nesterov momentum (sgd).", lower=0, upper=1, strict=True)
+    weight_decay: float = config.field(recipe.Recipe.weight_decay, "Weight decay on kernels (adam: decoupled).",
+                                       lower=0)
+    standardize: str = config.field(recipe.Recipe.standardize, "Input standardisation: per image, or per channel "
+                                    "with training-set statistics.", choices=recipe.STANDARDIZE)
+    zero_init_residual: bool = config.field(recipe.Recipe.zero_init_residual, "ResNets: start each block's last BN "
+                                            "scale at 0 (Goyal et al.); slows short runs (jaxdl.recipe).")
     warmup_fraction: float = config.field(recipe.Recipe.warmup_fraction, "Share of the steps spent warming up.",
                                           lower=0, upper=1)
-    crop_pad: int = config.field(recipe.Recipe.crop_pad, "Random-crop padding in pixels (0 = no augmentation).",
-                                 lower=0)
+    # 0 on CPU: the budgets stay under one epoch, so no image is seen twice and augmentation only slows learning.
+    crop_pad: int = config.field(0, "Random-crop padding in pixels (0 = no augmentation).", lower=0)
     dtype: str = config.field("auto", "Compute dtype: auto = bfloat16 on GPU/TPU, float32 on CPU; parameters "
                               "stay float32.", choices=("auto", *recipe.DTYPES))
-    record_every: int = config.field(2, "Record the training loss every this many steps.", lower=1)
+    record_every: int = config.field(1, "Record the training loss every this many steps.", lower=1)
     chunk_steps: int = config.field(50, "Steps per compiled chunk: a progress line and a checkpoint each.", lower=1)
     group: int = config.field(1, "Seeds vmapped together per device; 0 = all; -1 = the engine's default. 1: a "
                               "vmapped convolution is a grouped one (2x slower for ResNet-18 on an H200, slower "
@@ -117,7 +133,7 @@ class Config(classify.DataConfig, config.Common):
     @classmethod
     def full(cls):
         return cls(scale="full", dataset="svhn_cropped", seeds=3, batch_size=128, epochs=30.0, train_size=0,
-                   test_size=0, chunk_steps=500)
+                   test_size=0, chunk_steps=500, crop_pad=recipe.Recipe.crop_pad, record_every=10)
 
     def model_steps(self, name: str, num_train: int) -> int:
         steps = self.steps or (max(1, round(self.epochs * num_train / self.batch_size)) if self.epochs
@@ -133,8 +149,7 @@ def run(cfg: Config) -> dict:
     if cfg.batch_size > len(train):
         raise app.UsageError(f"--batch_size={cfg.batch_size} exceeds the {len(train)} training examples")
     mesh = zoo.mesh(cfg.batch_shards, cfg.batch_size, cfg.seeds)
-    rec = recipe.Recipe(peak_lr=cfg.peak_lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                        warmup_fraction=cfg.warmup_fraction, crop_pad=cfg.crop_pad, batch_size=cfg.batch_size)
+    rec = recipe.Recipe(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(recipe.Recipe)})
     dtype, group = recipe.compute_dtype(cfg.dtype), cfg.engine_group(1)
     rows = []
     for i, name in enumerate(cfg.models, 1):
@@ -185,18 +200,22 @@ def ranking_claims(accs: dict, synthetic: bool) -> list[Claim]:
 def analyse(cfg: Config, out: dict) -> Summary:
     rows, sizes, grads = out["models"], out["sizes"], out["skips"]
     gpu = any("mfu" in r for r in rows)
-    ends = lambda h, k: float(np.median(np.nanmean(np.asarray(h)[:, k], axis=1)))  # noqa: E731
+    def ends(history, last):  # mean training CE over the first or last quarter of the records, median over seeds
+        h = np.asarray(history)
+        k = max(1, h.shape[1] // 4)
+        return float(np.median(np.nanmean(h[:, -k:] if last else h[:, :k], axis=1)))
+
     table = [[r["model"], r["params"], r["forward_flops_per_image"] / 1e6, r["batch_size"], r["peak_lr"],
               f"{r['steps']:,} ({r['epochs']:.2g})", r["train_s"], r["images_per_s"] or "(resumed)",
               *([f"{100 * r['mfu']:.1f}%" if "mfu" in r else "n/a"] if gpu else []),
-              f"{ends(r['loss_history'], slice(0, 5)):.3f} → {ends(r['loss_history'], slice(-5, None)):.3f}",
+              f"{ends(r['loss_history'], False):.3f} → {ends(r['loss_history'], True):.3f}",
               f"{100 * r['test_acc']['mean']:.2f} ± {100 * r['test_acc']['std']:.2f}%",
               ", ".join(f"{100 * a:.1f}" for a in r["test_acc"]["per_seed"]), SEED_REPORT[r["model"]], r["diverged"]]
              for r in rows]
     claims = ranking_claims({r["model"]: r["test_acc"]["per_seed"] for r in rows}, sizes["synthetic"])
     tables = [Table("Per model", ["model", "parameters", "forward MFLOPs / image (XLA)", "batch", "peak lr",
                                   "steps (epochs)", "train s", "images/s", *(["MFU"] if gpu else []),
-                                  "training CE, first → last 5 records (median)", "test accuracy, mean ± std",
+                                  "training CE, first → last quarter (median)", "test accuracy, mean ± std",
                                   "per seed", "seed's report", "diverged"], table,
                     formats=[None, ",", ",.1f", None, ".3g", None, ".1f", ",.0f"],
                     note=f"Train s: training wall time of all {cfg.seeds} seeds (compile excluded); images/s: "
@@ -216,19 +235,26 @@ def analyse(cfg: Config, out: dict) -> Summary:
                             "layers, every block's last BN scale starting at 1 in both arms). A vanishing gradient "
                             "would show as a first/last ratio far below 1 without skips."))
     if cfg.scale == "cpu" and not cfg.steps and not cfg.epochs:
-        notes.append("CPU scale: each model gets a step budget (CPU_STEPS), about equal training wall time for the "
-                     "deep nets, so that the whole zoo fits about 10 minutes on two cores; train s and images/s "
-                     "above are what each budget bought. These are budgets, not convergence: `--scale=full` on a "
-                     "GPU is the comparison.")
+        notes.append("CPU scale: each model gets a step budget (CPU_STEPS), the fewest steps measured to take it "
+                     "clearly off chance within the run's minutes on two cores (the deep nets: 0.02-0.6 epochs); "
+                     "train s and images/s above are what each budget bought. These are budgets, not convergence: "
+                     "the accuracies rank the budgets as much as the models; `--scale=full` on a GPU is the "
+                     "comparison.")
     synthetic = (" — **SYNTHETIC stand-in, not SVHN**: the seed's numbers are not comparable and its ranking is not "
                  "testable here") if sizes["synthetic"] else ""
     rec = rows[0] if rows else {"batch_size": cfg.batch_size}
+    optimizer = (f"Adam, peak lr {cfg.peak_lr:g}" if cfg.optimizer == "adam" else
+                 f"SGD + Nesterov {cfg.momentum:g}, peak lr {cfg.peak_lr:g} per 128 images scaled linearly with the "
+                 "batch")
+    decay = " (decoupled)" if cfg.optimizer == "adam" else ""
+    zero_init = ", ResNet blocks' last BN scale starting at 0" if cfg.zero_init_residual else ""
+    augment = f"random crop (pad {cfg.crop_pad}), no flips" if cfg.crop_pad else "no augmentation"
     setup = (f"Data: `{cfg.dataset}` ({sizes['train']:,} train, {sizes['test']:,} test){synthetic}. Recipe "
-             f"(jaxdl.recipe, every model): SGD + Nesterov {cfg.momentum:g}, peak lr {cfg.peak_lr:g} per 128 images "
-             f"scaled linearly with the batch, after {cfg.warmup_fraction:.0%} linear warm-up then cosine to 0 over "
-             f"the model's steps, weight decay {cfg.weight_decay:g} on kernels, random crop (pad {cfg.crop_pad}), no "
-             f"flips, batch {rec['batch_size']}, compute {out['dtype']}; {cfg.seeds} seeds per model, the test "
-             f"split read once at the end. Engine: {out['mesh']['models']} model shards x {out['mesh']['batch']} "
+             f"(jaxdl.recipe, every model): {optimizer}, after {cfg.warmup_fraction:.0%} linear warm-up then cosine "
+             f"to 0 over the model's steps, weight decay {cfg.weight_decay:g} on kernels{decay}, inputs standardised "
+             f"{'per image' if cfg.standardize == 'image' else 'per channel'}, {augment}{zero_init}, batch "
+             f"{rec['batch_size']}, compute {out['dtype']}; {cfg.seeds} seeds per model, the test split read once at "
+             f"the end. Engine: {out['mesh']['models']} model shards x {out['mesh']['batch']} "
              f"batch shards, group {out['group']}.")
     figures = [Figure("curves.png", lambda path: plots.zoo_curves(
         path, rows, f"Model zoo on {cfg.dataset}" + (" (SYNTHETIC)" if sizes["synthetic"] else "")

@@ -19,7 +19,8 @@ from jaxdl.models import mlp
 FLAT = 0.01  # act'(z) below this passes (almost) no gradient: sigmoid |z| > ~4.6, tanh |z| > ~3.8, ReLU z <= 0
 
 
-def make_task(model: nn.Module, loss, optimizer: str, input_dim: int, diagnose_every: int = 0) -> engine.Task:
+def make_task(model: nn.Module, loss, optimizer: str, input_dim: int, diagnose_every: int = 0,
+              batched: bool = True) -> engine.Task:
     """Task for `model` (logit output [N, 1]) trained full-batch on data = (x [N, D], y [N]).
 
     `loss` is a name, or a tuple of names picked per model by hparams["loss"] (an index), as a tuple
@@ -30,6 +31,10 @@ def make_task(model: nn.Module, loss, optimizer: str, input_dim: int, diagnose_e
     steps; elsewhere 0, skipped by a lax.cond), the first hidden layer's gradient norm `grad_norm`, the
     share of (unit, point) pairs with act'(z) < FLAT `flat`, and the share of units flat on every point
     `dead`. State: params, opt_state, hit_step (first step with acc == 1, -1 while never) [, choice].
+
+    Vmapped (the engine's groups), a one-hidden-layer MLP's step runs as one program for the group with
+    the models on the fast axis (`group_step`), unless `batched` is False (vmap of the per-model step:
+    the reference it is tested against).
     """
     tx = optim.make_optimizer(optimizer)
     picks = [name for name, names in (("activation", model.activation), ("loss", loss))
@@ -73,12 +78,64 @@ def make_task(model: nn.Module, loss, optimizer: str, input_dim: int, diagnose_e
             metrics |= jax.lax.cond(t % diagnose_every == 0, lambda: diagnose(grads, hidden, choice), lambda: zero)
         return {**state, "params": params, "opt_state": opt_state, "hit_step": hit}, metrics
 
+    def group_step(state, data, t):
+        """`step` of G models at once (state [G, ...]; data, t and the choices shared) with the models on
+        the fast axis (`mlp.group_logits`); each member's values equal its own step's to float rounding."""
+        x, y = data
+        choice = state.get(engine.CHOICE, {})
+        act = mlp.select_activation(model.activation, choice.get("activation", 0))
+        loss_of = losses.select_binary_loss(loss, choice.get("loss", 0))
+
+        def objective(params):  # the sum of the members' losses: each member's gradient is its own
+            z = mlp.group_logits(params, x, act)[0]
+            per_model = jax.vmap(loss_of, in_axes=(1, None))(z, y)
+            return jnp.sum(per_model), (per_model, z)
+
+        (_, (loss_value, z)), grads = jax.value_and_grad(objective, has_aux=True)(state["params"])
+        acc = jnp.mean((z > 0) == (y > 0.5)[:, None], axis=0)
+        hit = jnp.where((state["hit_step"] < 0) & (acc >= 1.0), t, state["hit_step"])
+        updates, opt_state = jax.vmap(tx.update)(grads, state["opt_state"], state["params"])
+        params = jax.tree.map(jnp.add, state["params"], updates)
+        metrics = {"loss": loss_value, "acc": acc}
+        if diagnose_every:
+            zero = {k: jnp.zeros_like(acc) for k in ("grad_norm", "flat", "dead")}
+            # The branch recomputes the hidden layer: passed in, its [N, G, H] copy into the cond cost
+            # every step as much as a fifth of the step.
+            def diagnose_group():
+                hidden = mlp.group_logits(state["params"], x, act)[1]
+                return jax.vmap(diagnose, (0, 1, None))(grads, hidden, choice)
+
+            metrics |= jax.lax.cond(t % diagnose_every == 0, diagnose_group, lambda: zero)
+        return {**state, "params": params, "opt_state": opt_state, "hit_step": hit}, metrics
+
+    def vmapped_step(size, in_batched, state, data, t):
+        """vmap's rule for `step`: `group_step` on XLA:CPU where the members share data, step and choices,
+        else vmap of `step` (elsewhere the batched dots of plain vmap keep an accelerator busy)."""
+        state_b, data_b, t_b = in_batched
+        if any(jax.tree.leaves((data_b, t_b, state_b.get(engine.CHOICE, {})))) or jax.default_backend() != "cpu":
+            axes = jax.tree.map(lambda b: 0 if b else None, in_batched)
+            out = jax.vmap(step, in_axes=axes)(state, data, t)
+        else:
+            members = {k: v for k, v in state.items() if k != engine.CHOICE}
+            members = jax.tree.map(lambda v, b: v if b else jnp.broadcast_to(v, (size, *v.shape)), members,
+                                   {k: v for k, v in state_b.items() if k != engine.CHOICE})
+            new, metrics = group_step({**state, **members}, data, t)
+            if engine.CHOICE in new:  # shared, hence unbatched: give every member its copy
+                new[engine.CHOICE] = jax.tree.map(lambda v: jnp.broadcast_to(v, (size, *v.shape)), new[engine.CHOICE])
+            out = new, metrics
+        return out, jax.tree.map(lambda _: True, out)
+
+    task_step = step
+    if batched and mlp.models_fastest(model):
+        task_step = jax.custom_batching.custom_vmap(step)
+        task_step.def_vmap(vmapped_step)
+
     def describe(metrics):
         return f"[100% train acc now: {int((metrics['acc'] >= 1).sum())}/{metrics['acc'].size}]"
 
     # The engine runs groups of models that share their activation and loss with them as constants.
     counts = {n: len(names) for n, names in (("activation", model.activation), ("loss", loss)) if n in picks}
-    return engine.Task(init=init, step=step, describe=describe, categorical=counts)
+    return engine.Task(init=init, step=task_step, describe=describe, categorical=counts)
 
 
 def _first_layer(module, method_name) -> bool:

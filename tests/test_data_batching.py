@@ -75,6 +75,22 @@ def test_normalize():
     np.testing.assert_allclose(np.asarray(out).ravel(), [0.0, 1.0, 0.0], atol=1e-6)
 
 
+def test_per_image_standardisation_against_numpy():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (4, 6, 5, 3), np.uint8)
+    x[2] = 77  # a flat image: its std is floored, so it maps to zeros, not NaN
+    out = np.asarray(batching.normalize(jnp.asarray(x), None, None))
+    ref = x.astype(np.float64) / 255
+    mean = ref.mean(axis=(1, 2, 3), keepdims=True)
+    std = np.maximum(ref.std(axis=(1, 2, 3), keepdims=True), 1 / np.sqrt(6 * 5 * 3))
+    np.testing.assert_allclose(out, (ref - mean) / std, atol=1e-5)
+    np.testing.assert_allclose(out[2], 0.0, atol=1e-5)
+    for i in (0, 1, 3):
+        assert abs(out[i].mean()) < 1e-5 and out[i].std() == pytest.approx(1.0, abs=1e-5)
+    # Each image alone: the batch does not leak into an image's statistics.
+    np.testing.assert_allclose(np.asarray(batching.normalize(jnp.asarray(x[:1]), None, None)), out[:1], atol=1e-6)
+
+
 def test_channel_stats_match_numpy():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (20, 5, 5, 3), np.uint8)

@@ -69,7 +69,7 @@ def test_a_workdir_from_other_flags_is_refused_by_name(tmp_path, cache):
     other = run_cli("experiments.svhn_zoo", *args[:6], "--steps=8", *args[7:], "--peak_lr=0.1",
                     f"--out={tmp_path / 'b'}")
     assert other.returncode != 0
-    assert "peak_lr: checkpoint 0.05 vs now 0.1" in other.stderr and "new --workdir" in other.stderr
+    assert "peak_lr: checkpoint 0.0005 vs now 0.1" in other.stderr and "new --workdir" in other.stderr
     assert not (tmp_path / "b" / "summary.json").exists()
 
 

@@ -44,8 +44,18 @@ def get_batch(images: jax.Array, labels: jax.Array, perm: jax.Array, step, batch
 
 
 def normalize(images: jax.Array, mean, std) -> jax.Array:
-    """uint8 [..., C] -> float32 (x / 255 - mean) / std, with mean, std per channel in [0, 1] units."""
+    """uint8 [..., C] -> float32 (x / 255 - mean) / std, with mean, std per channel in [0, 1] units.
+
+    mean = std = None: per-image standardisation instead, each image [H, W, C] of images [B, H, W, C] to
+    mean 0 and std 1 over its pixels and channels, the std floored at 1/sqrt(H*W*C) so a flat image stays
+    finite (tf.image.per_image_standardization's rule): it removes each photo's brightness and contrast,
+    which in SVHN vary far more between images than between digits."""
     x = images.astype(jnp.float32) / 255.0
+    if mean is None and std is None:
+        axes = tuple(range(x.ndim - 3, x.ndim))
+        floor = 1.0 / np.sqrt(np.prod(x.shape[-3:]))
+        centred = x - jnp.mean(x, axis=axes, keepdims=True)
+        return centred / jnp.maximum(jnp.std(x, axis=axes, keepdims=True), floor)
     return (x - jnp.asarray(mean, jnp.float32)) / jnp.asarray(std, jnp.float32)
 
 
