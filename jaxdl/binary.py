@@ -64,19 +64,24 @@ def make_task(model: nn.Module, loss, optimizer: str, input_dim: int, diagnose_e
         norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree.leaves(grads["Dense_0"])))
         return {"grad_norm": norm, "flat": jnp.mean(flat), "dead": jnp.mean(jnp.all(flat, axis=0))}
 
+    def advance(state, t, grads, loss_value, acc, update, diagnosis):
+        """The step after the gradients, for one model or (acc [G], `update` vmapped) a group: hit_step,
+        the update, the metrics and, on record steps, `diagnosis()`."""
+        hit = jnp.where((state["hit_step"] < 0) & (acc >= 1.0), t, state["hit_step"])
+        updates, opt_state = update(grads, state["opt_state"], state["params"])
+        params = jax.tree.map(jnp.add, state["params"], updates)
+        metrics = {"loss": loss_value, "acc": acc}
+        if diagnose_every:
+            zero = {k: jnp.zeros_like(acc) for k in ("grad_norm", "flat", "dead")}
+            metrics |= jax.lax.cond(t % diagnose_every == 0, diagnosis, lambda: zero)
+        return {**state, "params": params, "opt_state": opt_state, "hit_step": hit}, metrics
+
     def step(state, data, t):
         x, y = data
         choice = state.get(engine.CHOICE, {})
         (loss_value, (z, hidden)), grads = jax.value_and_grad(objective, has_aux=True)(state["params"], x, y, choice)
         acc = jnp.mean((z > 0) == (y > 0.5))
-        hit = jnp.where((state["hit_step"] < 0) & (acc >= 1.0), t, state["hit_step"])
-        updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
-        params = jax.tree.map(jnp.add, state["params"], updates)
-        metrics = {"loss": loss_value, "acc": acc}
-        if diagnose_every:
-            zero = {k: jnp.float32(0) for k in ("grad_norm", "flat", "dead")}
-            metrics |= jax.lax.cond(t % diagnose_every == 0, lambda: diagnose(grads, hidden, choice), lambda: zero)
-        return {**state, "params": params, "opt_state": opt_state, "hit_step": hit}, metrics
+        return advance(state, t, grads, loss_value, acc, tx.update, lambda: diagnose(grads, hidden, choice))
 
     def group_step(state, data, t):
         """`step` of G models at once (state [G, ...]; data, t and the choices shared) with the models on
@@ -93,20 +98,14 @@ def make_task(model: nn.Module, loss, optimizer: str, input_dim: int, diagnose_e
 
         (_, (loss_value, z)), grads = jax.value_and_grad(objective, has_aux=True)(state["params"])
         acc = jnp.mean((z > 0) == (y > 0.5)[:, None], axis=0)
-        hit = jnp.where((state["hit_step"] < 0) & (acc >= 1.0), t, state["hit_step"])
-        updates, opt_state = jax.vmap(tx.update)(grads, state["opt_state"], state["params"])
-        params = jax.tree.map(jnp.add, state["params"], updates)
-        metrics = {"loss": loss_value, "acc": acc}
-        if diagnose_every:
-            zero = {k: jnp.zeros_like(acc) for k in ("grad_norm", "flat", "dead")}
-            # The branch recomputes the hidden layer: passed in, its [N, G, H] copy into the cond cost
-            # every step as much as a fifth of the step.
-            def diagnose_group():
-                hidden = mlp.group_logits(state["params"], x, act)[1]
-                return jax.vmap(diagnose, (0, 1, None))(grads, hidden, choice)
 
-            metrics |= jax.lax.cond(t % diagnose_every == 0, diagnose_group, lambda: zero)
-        return {**state, "params": params, "opt_state": opt_state, "hit_step": hit}, metrics
+        # The diagnosis recomputes the hidden layer: passed into the cond, its [N, G, H] copy cost every
+        # step as much as a fifth of the step.
+        def diagnose_group():
+            hidden = mlp.group_logits(state["params"], x, act)[1]
+            return jax.vmap(diagnose, (0, 1, None))(grads, hidden, choice)
+
+        return advance(state, t, grads, loss_value, acc, jax.vmap(tx.update), diagnose_group)
 
     def vmapped_step(size, in_batched, state, data, t):
         """vmap's rule for `step`: `group_step` on XLA:CPU where the members share data, step and choices,
