@@ -235,11 +235,11 @@ def analyse(cfg: Config, out: dict) -> Summary:
                             "layers, every block's last BN scale starting at 1 in both arms). A vanishing gradient "
                             "would show as a first/last ratio far below 1 without skips."))
     if cfg.scale == "cpu" and not cfg.steps and not cfg.epochs:
-        notes.append("CPU scale: each model gets a step budget (CPU_STEPS), the fewest steps measured to take it "
-                     "clearly off chance within the run's minutes on two cores (the deep nets: 0.02-0.6 epochs); "
-                     "train s and images/s above are what each budget bought. These are budgets, not convergence: "
-                     "the accuracies rank the budgets as much as the models; `--scale=full` on a GPU is the "
-                     "comparison.")
+        notes.append("CPU scale: each model gets a step budget (CPU_STEPS): for LeNet-5, AlexNet, VGG-16 and "
+                     "ResNet-18 the fewest steps measured to take them clearly off chance, for ResNet-50/101 enough to "
+                     "get past the loss spike of Adam's first steps, all within minutes on two cores; train s and "
+                     "images/s above are what each budget bought. These are budgets, not convergence: the accuracies "
+                     "rank the budgets as much as the models; `--scale=full` on a GPU is the comparison.")
     synthetic = (" — **SYNTHETIC stand-in, not SVHN**: the seed's numbers are not comparable and its ranking is not "
                  "testable here") if sizes["synthetic"] else ""
     rec = rows[0] if rows else {"batch_size": cfg.batch_size}
