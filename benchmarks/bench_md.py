@@ -12,9 +12,13 @@ def _sections(text: str) -> tuple[str, list[str]]:
     return head, ["## " + p.rstrip() + "\n" for p in parts]
 
 
+KEPT = "_(kept from "
+
+
 def merge(old: str, new: str) -> str:
     """`new` plus every section of `old` whose title `new` lacks, in `old`'s order, each marked with the
-    commit and date of the run that measured it."""
+    commit and date of the run that measured it: `old`'s own run for an unmarked section, and a section
+    kept before keeps the mark it has."""
     old_head, old_parts = _sections(old)
     new_head, new_parts = _sections(new)
     stamp = re.search(r"commit `([^`]+)`, (\S+),", old_head)
@@ -22,6 +26,7 @@ def merge(old: str, new: str) -> str:
     mark = (f"_(kept from the run at commit `{commit}`, {stamp[2]}: not re-measured in this run)_" if stamp
             else "_(kept from an earlier run: not re-measured in this run)_")
     titles = {p.splitlines()[0]: p for p in new_parts}
-    out = [titles.pop(p.splitlines()[0], None) or p.rstrip() + "\n\n" + mark + "\n" for p in old_parts]
+    out = [titles.pop(p.splitlines()[0], None) or (p if KEPT in p else p.rstrip() + "\n\n" + mark + "\n")
+           for p in old_parts]
     return "\n".join([new_head.rstrip() + "\n", *out, *titles.values()])
 

@@ -76,6 +76,16 @@ def test_every_gradient_convolution_of_a_resnet_is_canonical():
         assert "feature_group_count=1" in params_text
 
 
+def test_materialized_returns_its_input_and_stays_a_loop_xla_cannot_fold():
+    t = jax.random.normal(jax.random.PRNGKey(3), (2, 4, 4, 3))
+    nan_first = t.at[0, 0, 0, 0].set(jnp.nan)  # trip count 0: still the input
+    for value in (t, nan_first):
+        np.testing.assert_array_equal(jax.jit(scan_conv._materialized)(value), value)  # NaN where NaN
+    # The point is the fusion boundary: the optimised program must still hold the loop.
+    compiled = jax.jit(lambda v: scan_conv._materialized(v * 2.0).T).lower(t[0, 0]).compile().as_text()
+    assert "while" in compiled
+
+
 def test_grouped_and_dilated_convolutions_fall_back_to_lax():
     x = jax.random.normal(jax.random.PRNGKey(0), (2, 6, 6, 4))
     for conv in (nn.Conv(4, (3, 3), feature_group_count=2), nn.Conv(4, (3, 3), kernel_dilation=2)):

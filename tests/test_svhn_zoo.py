@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, run_cli
 
 from experiments import svhn_zoo
-from jaxdl import skips, zoo
+from jaxdl import recipe, skips, zoo
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,15 @@ def test_ranking_verdicts_go_through_the_paired_rule():
     # Two seeds never decide at 95%: the claim stays open.
     assert verdicts(lenet5=[0.97, 0.96], alexnet=[0.95, 0.94]).verdict.startswith("not resolved")
     assert verdicts(vgg16=six(0.9)).verdict.startswith("not testable here (needs lenet5")
+
+
+def test_peak_lr_is_the_recipes_but_lower_for_resnet50_101_on_the_cpu_budgets_and_a_flag_overrides_both():
+    default = svhn_zoo.Config()
+    assert [default.model_lr(m) for m in ("lenet5", "resnet18", "resnet50", "resnet101")] == [5e-4, 5e-4, 1e-4, 1e-4]
+    # Outside the CPU budgets (--steps, --epochs, --scale=full) every model gets the recipe's peak lr.
+    for cfg in (svhn_zoo.Config(steps=10), svhn_zoo.Config(epochs=1.0), svhn_zoo.Config.full()):
+        assert cfg.model_lr("resnet50") == cfg.model_lr("lenet5") == recipe.Recipe.peak_lr
+    assert {svhn_zoo.Config(peak_lr=0.02).model_lr(m) for m in ("lenet5", "resnet101")} == {0.02}
 
 
 def test_skip_claim_is_larger_first_over_last_ratio_with_skips_paired_by_seed():
