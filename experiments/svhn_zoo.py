@@ -31,7 +31,7 @@ Real SVHN on a GPU (--scale=full: svhn_cropped prepared with tfds, all 73,257 / 
 batch 128, 30 epochs per model, random crops; not yet run: real SVHN cannot be had on the machines built on):
     python -m experiments.svhn_zoo --scale=full --workdir=/tmp/zoo_full
 
-Runtime: ~12 min on 2 CPU cores (CPU default; 12.5 with an empty compilation cache).
+Runtime: ~12.5 min on 2 CPU cores (CPU default, measured with an empty compilation cache).
 
 Expected (CPU default): test accuracy on the synthetic stand-in, mean ± std over 2 seeds: LeNet-5
 83.00 ± 2.12% (0.96 epochs), AlexNet 55.00 ± 3.54% (0.4), VGG-16 70.75 ± 3.89% (0.32), ResNet-18 67.25 ±
@@ -44,7 +44,7 @@ not vanishing ones, so that reason of the seed is contradicted at initialisation
 
 CPU budgets: the recipe (jaxdl.recipe: Adam, peak lr 5e-4, warm-up then cosine, per-image
 standardisation, residual branches not zero-initialised) and CPU_STEPS were chosen so that LeNet-5,
-AlexNet, VGG-16 and ResNet-18 learn within the run's ~12 minutes (LeNet-5 ~1 epoch, the others 0.2-0.4)
+AlexNet, VGG-16 and ResNet-18 learn within the run's ~12.5 minutes (LeNet-5 ~1 epoch, the others 0.2-0.4)
 and ResNet-50/101's training loss falls (ResNet-18 trains ~56 images/s here, ResNet-101 ~10). At the
 recipe's 5e-4 the two deep nets' loss rose over 20 steps (ResNet-50 2.59 → 2.83 by fifths, one seed, even
 with half the steps as warm-up), at 1e-4 it fell (2.59 → 2.33; ResNet-101 2.57 → 2.30): CPU_PEAK_LR.
