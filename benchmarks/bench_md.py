@@ -12,7 +12,7 @@ def _sections(text: str) -> tuple[str, list[str]]:
     return head, ["## " + p.rstrip() + "\n" for p in parts]
 
 
-KEPT = "_(kept from "
+KEPT = "_(kept from "  # every mark starts so; a section carrying one keeps it
 
 
 def merge(old: str, new: str) -> str:
@@ -23,8 +23,8 @@ def merge(old: str, new: str) -> str:
     new_head, new_parts = _sections(new)
     stamp = re.search(r"commit `([^`]+)`, (\S+),", old_head)
     commit = stamp and stamp[1][:12] + ("+dirty" if stamp[1].endswith("dirty") else "")
-    mark = (f"_(kept from the run at commit `{commit}`, {stamp[2]}: not re-measured in this run)_" if stamp
-            else "_(kept from an earlier run: not re-measured in this run)_")
+    mark = KEPT + (f"the run at commit `{commit}`, {stamp[2]}" if stamp else "an earlier run") + \
+        ": not re-measured in this run)_"
     titles = {p.splitlines()[0]: p for p in new_parts}
     out = [titles.pop(p.splitlines()[0], None) or (p if KEPT in p else p.rstrip() + "\n\n" + mark + "\n")
            for p in old_parts]

@@ -145,7 +145,8 @@ class Config(classify.DataConfig, config.Common):
 
     @property
     def cpu_budgets(self) -> bool:
-        return self.scale == "cpu" and not self.steps and not self.epochs
+        """Neither --steps nor --epochs: each model trains for its CPU_STEPS (at CPU_PEAK_LR where set)."""
+        return not self.steps and not self.epochs
 
     def model_lr(self, name: str) -> float:
         """--peak_lr, or when it is 0 the recipe's, lowered on the CPU budgets where CPU_PEAK_LR says."""
@@ -154,8 +155,10 @@ class Config(classify.DataConfig, config.Common):
         return CPU_PEAK_LR.get(name, recipe.Recipe.peak_lr) if self.cpu_budgets else recipe.Recipe.peak_lr
 
     def model_steps(self, name: str, num_train: int) -> int:
-        steps = self.steps or (max(1, round(self.epochs * num_train / self.batch_size)) if self.epochs
-                               else CPU_STEPS[name])
+        if self.cpu_budgets:
+            steps = CPU_STEPS[name]
+        else:
+            steps = self.steps or max(1, round(self.epochs * num_train / self.batch_size))
         return -(-steps // self.record_every) * self.record_every  # whole record intervals
 
 
