@@ -2,9 +2,12 @@
 
 Each model trains `SEEDS` seeds on synthetic 32x32x3 batches (the svhn_synth shape) exactly as
 experiments/svhn_zoo.py does (jaxdl.recipe task, engine, one seed at a time per device on CPU, all seeds
-vmapped on GPU, bf16 compute on GPU), for a fixed number of steps per call; compile excluded; median of
-`REPEATS` calls. On a GPU the model-FLOPs utilisation is 3 x XLA's forward FLOPs x images/s over the
-chip's dense bf16 peak (jaxdl.peaks.PEAK_BF16); ResNet-18 is the headline (target >= 35%).
+vmapped on GPU, bf16 compute on GPU). Images/s is the steady state: the step time is the difference of
+a call of 2n steps and one of n steps over n (median of `REPEATS` pairs), so what a call costs besides its
+steps (the chunk's state snapshot and divergence check, the result's transfer: "per-call s" in the
+table), which svhn_zoo pays once per 50-step chunk, is reported beside it rather than spread over a
+few steps; compile and model init excluded. On a GPU the model-FLOPs utilisation is 3 x XLA's forward
+FLOPs x images/s over the chip's dense bf16 peak (jaxdl.peaks.PEAK_BF16); ResNet-18 is the headline (target >= 35%).
 
 On CPU PyTorch trains the same architectures (benchmarks/torch_zoo.py) at the same batch, one repeat
 after each of ours, each in a fresh process of its own, when torch is installed (`make bench` installs it).
@@ -63,38 +66,49 @@ def _torch_rates(name: str, steps: int, batch: int) -> list[float] | None:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def _trainer(name: str, steps: int, batch: int, on_gpu: bool, train):
+    _, task = recipe.make_task(name, recipe.Recipe(batch_size=batch), steps=steps, train=train, eval_size=64,
+                               num_classes=10, eval_every=None, dtype=recipe.compute_dtype("auto"))
+    return engine.make_train(task, steps=steps, chunk_steps=steps, record_every=steps, group=None if on_gpu else 1)
+
+
 def measure(name: str, steps: int, batch: int, on_gpu: bool) -> dict:
     rng = np.random.default_rng(0)
     n = 4096
     images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
     labels = rng.integers(0, 10, n).astype(np.int32)
-    dtype = recipe.compute_dtype("auto")
-    _, task = recipe.make_task(name, recipe.Recipe(batch_size=batch), steps=steps, train=(images, labels),
-                                   eval_size=64, num_classes=10,
-                                   eval_every=None, dtype=dtype)
-    trainer = engine.make_train(task, steps=steps, chunk_steps=steps, record_every=steps,
-                                group=None if on_gpu else 1)
+    short, long = (_trainer(name, k * steps, batch, on_gpu, (images, labels)) for k in (1, 2))
     keys = engine.seed_keys(range(SEEDS))
     data = recipe.device_data((images, labels), images[:64], labels[:64])
-    rates, torch_rates, compile_s = [], [], None
-    # PyTorch (CPU only), one repeat after each of ours: both see the same load. Each timed repeat follows
-    # an untimed one, as PyTorch's follows its warm-up step: the first call after PyTorch's process (or
+    rates, overheads, torch_rates, compile_s = [], [], [], None
+    # PyTorch (CPU only), one repeat after each of ours: both see the same load. Our timed calls follow an
+    # untimed one, as PyTorch's steps follow its warm-up step: the first call after PyTorch's process (or
     # any pause) ran 10-20% slower than the next (ResNet-50: 12.8-13.5 against 15.3-15.7 images/s).
     for _ in range(REPEATS):
-        for _ in range(1 if on_gpu else 2):
-            result = trainer(keys, {}, data, label=f"zoo_bench {name}")
-            compile_s = compile_s or result.compile_s
-        rates.append(SEEDS * steps * batch / result.wall_s)
+        result = short(keys, {}, data, label=f"zoo_bench {name}")
+        compile_s = compile_s or result.compile_s
+        one, two = (trainer(keys, {}, data, label=f"zoo_bench {name}").wall_s for trainer in (short, long))
+        step_s = (two - one) / steps
+        if step_s <= 0:  # the machine slowed down between the two calls: no estimate from this pair
+            print(f"[zoo_bench] {name}: {2 * steps} steps took {two:.2f} s, {steps} took {one:.2f} s; pair dropped",
+                  file=sys.stderr, flush=True)
+            continue
+        rates.append(SEEDS * batch / step_s)
+        overheads.append(one - steps * step_s)
         if not on_gpu and torch_rates is not None:
             torch_rates = (r := _torch_rates(name, TORCH_STEPS.get(name, steps), batch)) and torch_rates + r
+    if not rates:
+        raise RuntimeError(f"zoo_bench {name}: no repeat gave a positive step time; rerun on a quieter machine")
     row = {"model": name, "images_per_s": float(np.median(rates)), "repeats": rates, "compile_s": compile_s,
-           "steps": steps, "batch": batch, "dtype": jnp.dtype(dtype).name}
+           "call_overhead_s": float(np.median(overheads)), "steps": steps, "batch": batch,
+           "dtype": jnp.dtype(recipe.compute_dtype("auto")).name}
     if torch_rates:
         row["torch_images_per_s"] = float(np.median(torch_rates))
         row["torch_repeats"] = torch_rates
     row["forward_flops"] = flops.forward_flops(name, 10, (32, 32, 3))
     print(f"[zoo_bench] {name}: {row['images_per_s']:.1f} images/s (PyTorch {row.get('torch_images_per_s')}), "
-          f"compile {compile_s:.1f} s", file=sys.stderr, flush=True)
+          f"{row['call_overhead_s']:.2f} s per call besides its steps, compile {compile_s:.1f} s",
+          file=sys.stderr, flush=True)
     peak, _ = peaks.peak_bf16(jax.devices()[0].device_kind)
     if on_gpu and peak:
         row["mfu"] = 3 * row["forward_flops"] * row["images_per_s"] / (peak * len(jax.devices()))
@@ -115,11 +129,15 @@ def run(models=tuple(CPU_PLAN)) -> str:
         "",
         f"{SEEDS} seeds per model on {where}, 32x32x3 inputs, {_optimizer_text()}, random crop, per-image "
         f"standardisation; compute "
-        f"{rows[0]['dtype']}; median of {REPEATS} calls, compile excluded. Images/s counts every seed's images.",
+        f"{rows[0]['dtype']}. Images/s counts every seed's images at the steady state: the step time is (t(2n) - "
+        f"t(n)) / n, t(k) a call of k steps (n = steps / call), median of {REPEATS} pairs; per-call s = t(n) - n x "
+        "step time, what a call costs besides its steps (the chunk's state snapshot and divergence check, the "
+        "result's transfer), which svhn_zoo pays once per 50-step chunk. Compile and model init excluded.",
         "",
-        "| model | batch | steps / call | images/s (median) | repeats | forward GFLOPs / image | compile s |"
+        "| model | batch | steps / call | images/s (median) | repeats | per-call s | forward GFLOPs / image "
+        "| compile s |"
         + (" MFU |" if on_gpu else " PyTorch CPU images/s (repeats) | ours / PyTorch |"),
-        "|---|---:|---:|---:|---|---:|---:|" + ("---:|" if on_gpu else "---|---:|"),
+        "|---|---:|---:|---:|---|---:|---:|---:|" + ("---:|" if on_gpu else "---|---:|"),
     ]
     for r in rows:
         if "torch_images_per_s" in r:
@@ -129,14 +147,15 @@ def run(models=tuple(CPU_PLAN)) -> str:
             contender = " (torch not installed) | |"
         lines.append(f"| {r['model']} | {r['batch']} | {r['steps']} | {r['images_per_s']:,.1f} | "
                      + ", ".join(f"{v:,.1f}" for v in r["repeats"])
-                     + f" | {r['forward_flops'] / 1e9:.3f} | {r['compile_s']:.1f} |"
+                     + f" | {r['call_overhead_s']:.2f} | {r['forward_flops'] / 1e9:.3f} | {r['compile_s']:.1f} |"
                      + (f" {100 * r.get('mfu', float('nan')):.1f}% |" if on_gpu else contender))
     if not on_gpu:
         lines += ["", f"PyTorch {_torch_version()} CPU: the same architectures (benchmarks/torch_zoo.py, "
                   "equal parameter counts), one model with as many intra-op threads as cores, the same optimizer "
                   f"({_optimizer_text()}), no augmentation, same batch; one of its repeats runs after each of ours, "
                   "in a process of its own (run in ours, it slowed our ResNet-50 by 20-30%), each side's timed "
-                  "repeat after an untimed step or call."]
+                  "steps after an untimed step or call; its images/s are its steps' alone (model built, warm-up "
+                  "step taken), the steady state too."]
         lines += ["", "GPU (ResNet-18 bf16 MFU, target >= 35%): not measured here; run `make bench` on a GPU "
                   "machine."]
     # Other jobs on the same cores move both contenders, PyTorch's 2 OpenMP threads far more (it fell from

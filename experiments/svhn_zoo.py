@@ -9,7 +9,7 @@ grouped ones: on an H200 2x slower for ResNet-18, results/bench_gpu_2.md); the t
 Protocol per model: train `steps` iterations (from --steps, --epochs or the CPU budget CPU_STEPS) for
 each seed (jaxdl.zoo.train_model); evaluate the final weights on the test split; report parameters, forward
 FLOPs per image (XLA's count of the compiled forward pass, jaxdl.models.flops), test accuracy mean ± std
-over seeds, the training loss at the start and the end, training wall time (compile excluded), images/s
+over seeds, the training loss at the start and the end, training wall time (compile and init excluded), images/s
 and, on a GPU, the model-FLOPs utilisation (3 x forward FLOPs per trained image / the chip's dense bf16
 peak). Then, for the seed's reason "residual connections mitigate vanishing gradients", each block's
 gradient norm at initialisation with and without the shortcuts (jaxdl.skips), paired by seed.
@@ -31,21 +31,21 @@ Real SVHN on a GPU (--scale=full: svhn_cropped prepared with tfds, all 73,257 / 
 batch 128, 30 epochs per model, random crops; not yet run: real SVHN cannot be had on the machines built on):
     python -m experiments.svhn_zoo --scale=full --workdir=/tmp/zoo_full
 
-Runtime: ~12.5 min on 2 CPU cores (CPU default, measured with an empty compilation cache).
+Runtime: ~12 min on 2 CPU cores (CPU default, empty compilation cache: 708 s; rerun, cache warm: 556 s).
 
 Expected (CPU default): test accuracy on the synthetic stand-in, mean ± std over 2 seeds: LeNet-5
 83.00 ± 2.12% (0.96 epochs), AlexNet 55.00 ± 3.54% (0.4), VGG-16 70.75 ± 3.89% (0.32), ResNet-18 67.25 ±
-1.77% (0.22): every one clearly above chance (10%). ResNet-50 and ResNet-101 (20 steps, 0.032 epochs, peak lr
-1e-4) stay at chance (8.75%, 8.50%), but their training CE falls (median over seeds, first → last quarter:
-2.673 → 2.376 and 2.693 → 2.375), still above chance's ln 10 in most steps. The seed's ranking is not
+1.77% (0.22): every one clearly above chance (10%). ResNet-50 and ResNet-101 (10 steps, 0.016 epochs, peak lr
+1e-4) stay at chance (10.50%, 10.50%), but their training CE falls (median over seeds, first → last quarter:
+2.739 → 2.445 and 2.683 → 2.431), still above chance's ln 10. The seed's ranking is not
 testable on this data. At initialisation the first/last block gradient-norm ratio is 1.97 with skips and 4.1 without
 (ResNet-18), 21.8 vs 471 (ResNet-50): with batch norm, the plain nets' early blocks get larger gradients,
 not vanishing ones, so that reason of the seed is contradicted at initialisation.
 
 CPU budgets: the recipe (jaxdl.recipe: Adam, peak lr 5e-4, warm-up then cosine, per-image
 standardisation, residual branches not zero-initialised) and CPU_STEPS were chosen so that LeNet-5,
-AlexNet, VGG-16 and ResNet-18 learn within the run's ~12.5 minutes (LeNet-5 ~1 epoch, the others 0.2-0.4)
-and ResNet-50/101's training loss falls (ResNet-18 trains ~56 images/s here, ResNet-101 ~10). At the
+AlexNet, VGG-16 and ResNet-18 learn within the run's ~12 minutes (LeNet-5 ~1 epoch, the others 0.2-0.4)
+and ResNet-50/101's training loss falls (ResNet-18 trains ~54 images/s here, ResNet-101 ~9). At the
 recipe's 5e-4 the two deep nets' loss rose over 20 steps (ResNet-50 2.59 → 2.83 by fifths, one seed, even
 with half the steps as warm-up), at 1e-4 it fell (2.59 → 2.33; ResNet-101 2.57 → 2.30): CPU_PEAK_LR.
 No image is seen twice, so the CPU default does not augment.
@@ -76,8 +76,10 @@ SEED_REPORT = {"lenet5": "97%", "vgg16": "96%", "alexnet": "95%", "resnet18": "8
                "resnet101": "88-91%"}
 # CPU default: steps per model at --batch_size, the fewest measured to take LeNet-5, AlexNet, VGG-16 and
 # ResNet-18 clearly above chance (at 100 steps ResNet-18 reached 47.0%, at 140 67.25%), and for ResNet-50/101
-# what the run's time allows (20 steps: ~70 s and ~125 s for two seeds).
-CPU_STEPS = {"lenet5": 600, "alexnet": 250, "vgg16": 200, "resnet18": 140, "resnet50": 20, "resnet101": 20}
+# what a ~10-minute run allows (10 steps each: ~37 s and ~66 s for two seeds; at 20 their training CE fell
+# 2.673 -> 2.376 and 2.693 -> 2.375, first -> last quarter, but the run took 12.5 min; at 10, 2.739 -> 2.445
+# and 2.683 -> 2.431, and 11.8 min).
+CPU_STEPS = {"lenet5": 600, "alexnet": 250, "vgg16": 200, "resnet18": 140, "resnet50": 10, "resnet101": 10}
 # ... and a lower peak lr for ResNet-50/101 there: at the recipe's 5e-4 their training CE rose over 20 steps
 # (first -> last fifth 2.59 -> 2.83 for ResNet-50, one seed, even with half the steps as warm-up); at 1e-4
 # it fell (ResNet-50 2.59 -> 2.33, ResNet-101 2.57 -> 2.30; 2026-12-04).
@@ -260,9 +262,9 @@ def analyse(cfg: Config, out: dict) -> Summary:
                             "would show as a first/last ratio far below 1 without skips."))
     if cfg.cpu_budgets:
         notes.append("CPU scale: each model gets a step budget (CPU_STEPS): for LeNet-5, AlexNet, VGG-16 and "
-                     "ResNet-18 the fewest steps measured to take them clearly off chance, for ResNet-50/101 20 steps "
-                     "at peak lr 1e-4 (CPU_PEAK_LR: at 5e-4 their training loss rose), all within minutes on two "
-                     "cores; train s and "
+                     "ResNet-18 the fewest steps measured to take them clearly off chance, for ResNet-50/101 "
+                     f"{CPU_STEPS['resnet50']} and {CPU_STEPS['resnet101']} steps at peak lr 1e-4 (CPU_PEAK_LR: at "
+                     "5e-4 their training loss rose), all within minutes on two cores; train s and "
                      "images/s above are what each budget bought. These are budgets, not convergence: the accuracies "
                      "rank the budgets as much as the models; `--scale=full` on a GPU is the comparison.")
     synthetic = (" — **SYNTHETIC stand-in, not SVHN**: the seed's numbers are not comparable and its ranking is not "

@@ -97,7 +97,7 @@ def train_model(name: str, *, steps: int, rec: recipe.Recipe, train, test, seed_
     """Trains every seed of `name` for `steps` steps and evaluates the final weights on `test`, one seed
     at a time (a vmap over seeds would be a grouped convolution). Returns the model's row: parameters,
     forward FLOPs per image, test accuracy per seed, loss history [seeds, records], weights' hashes,
-    divergences, train seconds (compile excluded), images/s, and the MFU on a GPU."""
+    divergences, train seconds (compile and model init excluded), images/s, and the MFU on a GPU."""
     model, task = recipe.make_task(name, rec, steps=steps, train=(train.images, train.labels),
                                    eval_size=len(test), num_classes=train.num_classes,
                                    eval_every=None, dtype=dtype, batch_sharding=engine.batch_sharding(mesh))
