@@ -364,8 +364,10 @@ def section_cnn_batching(sec: Section) -> None:
 
 
 def section_zoo_throughput(sec: Section) -> None:
-    """Images/s of each zoo model under the zoo recipe (as benchmarks/zoo_bench.py, with the seeds,
-    repeats and batch as parameters), and XLA's forward FLOPs per image for the MFU."""
+    """Images/s of each zoo model under the zoo recipe (the workload of benchmarks/zoo_bench.py, with the
+    seeds, repeats and batch as parameters), and XLA's forward FLOPs per image for the MFU. Whole calls are
+    timed (per-call cost included, model init not), not zoo_bench's CPU steady state: with zoo_steps
+    steps per call the per-call cost is a small share, and the device time is too short for pairs."""
     import jax
     import jax.numpy as jnp
     import numpy as np

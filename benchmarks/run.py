@@ -53,7 +53,8 @@ def main(argv):
         f"Measured by `make bench` on {prov['device']['device_count']} x {prov['device']['device_kind']} "
         f"({prov['device']['backend']}, host `{prov['device']['host']}`), commit `{prov['git_commit']}`, "
         f"{prov['date_utc']}, jax {prov['versions']['jax']}. Shared, noisy machines: every ratio below "
-        "compares contenders measured side by side in one process; numbers are medians of repeats.",
+        "compares contenders measured side by side in one run (in one process, but for PyTorch, which runs in a "
+        "process of its own); numbers are medians of repeats.",
         "",
         "GPU: `make gpu-check` (benchmarks/gpu_check.py) measures the accelerator path in one bounded run, "
         "into results/bench_gpu.md.",

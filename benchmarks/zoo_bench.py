@@ -5,7 +5,7 @@ experiments/svhn_zoo.py does (jaxdl.recipe task, engine, one seed at a time per 
 vmapped on GPU, bf16 compute on GPU). Images/s is the steady state: the step time is the difference of
 a call of 2n steps and one of n steps over n (median of `REPEATS` pairs), so what a call costs besides its
 steps (the chunk's state snapshot and divergence check, the result's transfer: "per-call s" in the
-table), which svhn_zoo pays once per 50-step chunk, is reported beside it rather than spread over a
+table), which svhn_zoo pays once per chunk of up to 50 steps, is reported beside it rather than spread over a
 few steps; compile and model init excluded. On a GPU the model-FLOPs utilisation is 3 x XLA's forward
 FLOPs x images/s over the chip's dense bf16 peak (jaxdl.peaks.PEAK_BF16); ResNet-18 is the headline (target >= 35%).
 
@@ -66,6 +66,14 @@ def _torch_rates(name: str, steps: int, batch: int) -> list[float] | None:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def steady_state(one: float, two: float, steps: int) -> tuple[float, float] | None:
+    """(seconds per step, seconds per call besides its steps) from the wall times of a call of `steps`
+    steps (`one`) and one of 2 x `steps` (`two`), modelling a call as overhead + steps x step time; None
+    when the longer call was not the slower (no estimate)."""
+    step_s = (two - one) / steps
+    return (step_s, one - steps * step_s) if step_s > 0 else None
+
+
 def _trainer(name: str, steps: int, batch: int, on_gpu: bool, train):
     _, task = recipe.make_task(name, recipe.Recipe(batch_size=batch), steps=steps, train=train, eval_size=64,
                                num_classes=10, eval_every=None, dtype=recipe.compute_dtype("auto"))
@@ -91,13 +99,13 @@ def measure(name: str, steps: int, batch: int, on_gpu: bool) -> dict:
     for _ in range(REPEATS):
         short(keys, {}, data, label=f"zoo_bench {name}")
         one, two = (trainer(keys, {}, data, label=f"zoo_bench {name}").wall_s for trainer in (short, long))
-        step_s = (two - one) / steps
-        if step_s <= 0:  # the machine slowed down between the two calls: no estimate from this pair
+        pair = steady_state(one, two, steps)
+        if pair:
+            rates.append(SEEDS * batch / pair[0])
+            overheads.append(pair[1])
+        else:  # the machine slowed down between the two calls: no estimate from this pair
             print(f"[zoo_bench] {name}: {2 * steps} steps took {two:.2f} s, {steps} took {one:.2f} s; pair dropped",
                   file=sys.stderr, flush=True)
-            continue
-        rates.append(SEEDS * batch / step_s)
-        overheads.append(one - steps * step_s)
         if not on_gpu and torch_rates is not None:
             torch_rates = (r := _torch_rates(name, TORCH_STEPS.get(name, steps), batch)) and torch_rates + r
     if not rates:
@@ -133,9 +141,11 @@ def run(models=tuple(CPU_PLAN)) -> str:
         f"{SEEDS} seeds per model on {where}, 32x32x3 inputs, {_optimizer_text()}, random crop, per-image "
         f"standardisation; compute "
         f"{rows[0]['dtype']}. Images/s counts every seed's images at the steady state: the step time is (t(2n) - "
-        f"t(n)) / n, t(k) a call of k steps (n = steps / call), median of {REPEATS} pairs; per-call s = t(n) - n x "
-        "step time, what a call costs besides its steps (the chunk's state snapshot and divergence check, the "
-        "result's transfer), which svhn_zoo pays once per 50-step chunk. Compile and model init excluded.",
+        f"t(n)) / n, t(k) a call of k steps (n = steps / call), median of the pairs in 'repeats' ({REPEATS}, fewer "
+        "where the longer call was not the slower); per-call s = t(n) - n x step time, what a call costs besides "
+        "its steps (the chunk's state snapshot and divergence check, the result's transfer), which svhn_zoo pays "
+        "once per chunk of up to 50 steps. Compile and model init excluded, and so is the first call of each "
+        "fresh program (it ran 15-25% slower; svhn_zoo makes one such call per model).",
         "",
         "| model | batch | steps / call | images/s (median) | repeats | per-call s | forward GFLOPs / image "
         "| compile s |"

@@ -76,7 +76,7 @@ SEED_REPORT = {"lenet5": "97%", "vgg16": "96%", "alexnet": "95%", "resnet18": "8
                "resnet101": "88-91%"}
 # CPU default: steps per model at --batch_size, the fewest measured to take LeNet-5, AlexNet, VGG-16 and
 # ResNet-18 clearly above chance (at 100 steps ResNet-18 reached 47.0%, at 140 67.25%), and for ResNet-50/101
-# what a ~10-minute run allows (10 steps each: ~37 s and ~66 s for two seeds; at 20 their training CE fell
+# what keeps the run near 10 minutes (10 steps each: 38.5 s and 68.4 s for two seeds; at 20 their training CE fell
 # 2.673 -> 2.376 and 2.693 -> 2.375, first -> last quarter, but the run took 12.5 min; at 10, 2.739 -> 2.445
 # and 2.683 -> 2.431, and 11.8 min).
 CPU_STEPS = {"lenet5": 600, "alexnet": 250, "vgg16": 200, "resnet18": 140, "resnet50": 10, "resnet101": 10}

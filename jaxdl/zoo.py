@@ -113,7 +113,8 @@ def train_model(name: str, *, steps: int, rec: recipe.Recipe, train, test, seed_
     if start < steps:
         def on_chunk(state, steps_done):
             if ckpt is not None:
-                train_s = train_s_before + time.perf_counter() - t_call - trainer.last_compile_s
+                train_s = (train_s_before + time.perf_counter() - t_call - trainer.last_compile_s
+                           - trainer.last_init_s)
                 ckpt.save(steps_done, state, {"fingerprint": fingerprint, "steps_done": steps_done,
                                               "train_s": train_s})
             if chunk_sleep_s:  # lets tests and demos kill a run between two saved chunks
