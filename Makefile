@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile tests
 
 results: $(STAMP)
-	$(PY) -m jaxdl.report --scale=$(SCALE)
+	$(PY) -m experiments --scale=$(SCALE)
 
 # torch is a baseline only: installed here, never needed by the library or the tests.
 bench: $(STAMP)

@@ -17,15 +17,14 @@ import os
 import platform
 import time
 
-import jaxdl  # noqa: F401  (sets the host device count before jax starts)
-
-# isort: split
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from experiments import cnn_aux
-from jaxdl import data, engine
+from jaxdl import data
+from jaxdl.experiment import runtime
+from jaxdl.training import engine
 
 MODELS = 8
 # Steps per call: a quarter of the experiment's 100-step chunks, so each call's fixed costs (initialisation,
@@ -161,4 +160,5 @@ def run() -> str:
 
 
 if __name__ == "__main__":
+    runtime.configure()
     print(run())

@@ -10,8 +10,8 @@ import platform
 import tempfile
 import time
 
-import jaxdl  # noqa: F401  (same environment as every other entry point)
 from jaxdl.data import load, svhn_synth
+from jaxdl.experiment import runtime
 
 
 def _time(fn) -> tuple[float, object]:
@@ -61,4 +61,5 @@ def run() -> str:
 
 
 if __name__ == "__main__":
+    runtime.configure()
     print(run())

@@ -18,10 +18,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import jaxdl  # noqa: F401  (host devices = cores)
-from jaxdl import binary, engine
 from jaxdl.data.toy import make_toy
+from jaxdl.experiment import runtime
 from jaxdl.models.mlp import MLP
+from jaxdl.tasks import binary
+from jaxdl.training import engine
 
 MODELS, STEPS, HIDDEN, POINTS, LR = 256, 2000, 16, 200, 0.5
 
@@ -245,4 +246,5 @@ def run(repeats: int = 3) -> str:
 
 
 if __name__ == "__main__":
+    runtime.configure()
     print(run())

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxdl.experiment import runtime
+
 CELLS = (("sigmoid", "l2"), ("sigmoid", "ce"), ("relu", "l2"), ("relu", "ce"))
 
 
@@ -92,4 +94,5 @@ def run(args: tuple[str, ...] = (), repeats: int = 1) -> str:
 
 
 if __name__ == "__main__":
+    runtime.configure()
     print(run(tuple(sys.argv[1:])))

@@ -54,12 +54,10 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-import jaxdl  # noqa: F401  (host devices = cores, before any child imports jax)
-
-# isort: split
 from absl import app, flags
 
-from jaxdl import io, peaks, provenance
+from jaxdl.experiment import runtime
+from jaxdl.reporting import io, peaks, provenance
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("size", "gpu", ["gpu", "tiny"], "gpu: the sizes for one H100/H200; tiny: seconds on a CPU "
@@ -226,9 +224,9 @@ def section_device(sec: Section) -> None:
 def _fc_task():
     import numpy as np
 
-    from jaxdl import binary
     from jaxdl.data.toy import make_toy
     from jaxdl.models.mlp import MLP
+    from jaxdl.tasks import binary
 
     x, y = make_toy("xor", 200, seed=0)
     task = binary.make_task(MLP(features=(16, 1), activation="relu"), "ce", "sgd", input_dim=2)
@@ -242,7 +240,7 @@ def section_fc_grid(sec: Section) -> None:
     import jax.numpy as jnp
     import numpy as np
 
-    from jaxdl import engine
+    from jaxdl.training import engine
 
     cfg, lr = sec.cfg, 0.5
     (steps, record_every), repeats = whole_records(cfg["fc_steps"], 5), cfg["fc_repeats"]
@@ -331,7 +329,7 @@ def section_cnn_batching(sec: Section) -> None:
     import numpy as np
 
     from experiments import cnn_aux
-    from jaxdl import engine
+    from jaxdl.training import engine
 
     cfg = sec.cfg
     models, steps, repeats = cfg["cnn_models"], cfg["cnn_steps"], cfg["cnn_repeats"]
@@ -372,8 +370,9 @@ def section_zoo_throughput(sec: Section) -> None:
     import jax.numpy as jnp
     import numpy as np
 
-    from jaxdl import engine, recipe
     from jaxdl.models import flops
+    from jaxdl.tasks import recipe
+    from jaxdl.training import engine
 
     cfg = sec.cfg
     seeds, steps, batch, repeats = cfg["zoo_seeds"], cfg["zoo_steps"], cfg["zoo_batch"], cfg["zoo_repeats"]
@@ -415,13 +414,15 @@ def section_zoo_throughput(sec: Section) -> None:
 
 
 def section_zoo_training(sec: Section) -> None:
-    """A few epochs of each model on svhn_synth under the zoo recipe (as experiments/svhn_zoo.py trains
+    """A few epochs of each model on svhn_synth under the zoo recipe (as experiments/svhn_zoo/ trains
     them), then every seed's test accuracy."""
     import jax
     import jax.numpy as jnp
     import numpy as np
 
-    from jaxdl import data, engine, recipe
+    from jaxdl import data
+    from jaxdl.tasks import recipe
+    from jaxdl.training import engine
 
     cfg = sec.cfg
     seeds, batch, epochs = cfg["train_seeds"], cfg["train_batch"], cfg["train_epochs"]
@@ -825,4 +826,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    runtime.configure()
     app.run(main)

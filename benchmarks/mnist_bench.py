@@ -1,6 +1,6 @@
 """Dense-net sweep throughput: configurations trained per second, batched by the engine vs one by one.
 
-Workload: the mnist_dense experiment's own training (experiments/mnist_dense.py: 784-128-64-32-10, Adam,
+Workload: the mnist_dense experiment's own training (experiments/mnist_dense/: 784-128-64-32-10, Adam,
 inputs /255, mnist5k with 800 of its 4,000 training images held out and evaluated after every epoch,
 best-epoch weights kept), CONFIGS = 5 learning rates x 2 seeds, EPOCHS epochs each, at batch 32 and 128.
 Contenders, all running the same classify task step:
@@ -28,16 +28,15 @@ import platform
 import statistics
 import time
 
-import jaxdl  # noqa: F401  (sets the host device count before jax starts)
-
-# isort: split
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from experiments import mnist_dense
-from jaxdl import classify, engine, optim
 from jaxdl.data import load, split_validation
+from jaxdl.experiment import runtime
+from jaxdl.tasks import classify
+from jaxdl.training import engine, optim
 
 LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 SEEDS = 2
@@ -130,4 +129,5 @@ def run(repeats: int = REPEATS) -> str:
 
 
 if __name__ == "__main__":
+    runtime.configure()
     print(run())

@@ -19,7 +19,8 @@ from pathlib import Path
 from absl import app, flags
 
 from benchmarks.bench_md import merge
-from jaxdl import io, provenance
+from jaxdl.experiment import runtime
+from jaxdl.reporting import io, provenance
 
 SECTIONS = {
     "fc": "benchmarks.fc_bench",
@@ -84,4 +85,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    runtime.configure()
     app.run(main)

@@ -1,5 +1,5 @@
 """Fixed costs: whole-process time of a tiny experiment, and compile time with and without the persistent
-compilation cache (jaxdl/__init__.py turns it on), each measured as a user would see it: a fresh
+compilation cache (jaxdl.experiment.runtime.configure() turns it on), each measured as a user would see it: a fresh
 `python -m experiments.<name>` process.
 
 * tiny fc_grid (one cell, 4 seeds, 200 steps): whole process, first run into an empty cache directory vs
@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from jaxdl.experiment import runtime
 
 REPEATS = 3
 RESNET_STEPS = 2
@@ -84,4 +86,5 @@ def run(repeats: int = REPEATS, resnet: bool = True) -> str:
 
 
 if __name__ == "__main__":
+    runtime.configure()
     print(run())

@@ -82,7 +82,7 @@ def param_count(model: nn.Module) -> int:
 
 def train_images_per_s(name: str, batch: int, steps: int, repeats: int, threads: int,
                        optimizer: str = "adam") -> list[float]:
-    """Images/s of `steps` optimizer steps (jaxdl.recipe's: "adam" = AdamW with weight decay 5e-4, or
+    """Images/s of `steps` optimizer steps (jaxdl.tasks.recipe's: "adam" = AdamW with weight decay 5e-4, or
     "sgd" = SGD + Nesterov 0.9 with weight decay 5e-4) on random 32x32x3 batches, `repeats` times after
     one warm-up step; one model, `threads` intra-op threads."""
     torch.set_num_threads(threads)

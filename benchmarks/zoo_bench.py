@@ -1,13 +1,14 @@
 """Model-zoo training throughput: images/s per model under the zoo's recipe on the engine; MFU on a GPU.
 
 Each model trains `SEEDS` seeds on synthetic 32x32x3 batches (the svhn_synth shape) exactly as
-experiments/svhn_zoo.py does (jaxdl.recipe task, engine, one seed at a time per device on CPU, all seeds
+experiments/svhn_zoo/ does (jaxdl.tasks.recipe task, engine, one seed at a time per device on CPU, all seeds
 vmapped on GPU, bf16 compute on GPU). Images/s is the steady state: the step time is the difference of
 a call of 2n steps and one of n steps over n (median of `REPEATS` pairs), so what a call costs besides its
 steps (the chunk's state snapshot and divergence check, the result's transfer: "per-call s" in the
 table), which svhn_zoo pays once per chunk of up to 50 steps, is reported beside it rather than spread over a
 few steps; compile and model init excluded. On a GPU the model-FLOPs utilisation is 3 x XLA's forward
-FLOPs x images/s over the chip's dense bf16 peak (jaxdl.peaks.PEAK_BF16); ResNet-18 is the headline (target >= 35%).
+FLOPs x images/s over the chip's dense bf16 peak (jaxdl.reporting.peaks.PEAK_BF16); ResNet-18 is the
+headline (target >= 35%).
 
 On CPU PyTorch trains the same architectures (benchmarks/torch_zoo.py) at the same batch, one repeat
 after each of ours, each in a fresh process of its own, when torch is installed (`make bench` installs it).
@@ -28,15 +29,15 @@ import subprocess
 import sys
 import time
 
-import jaxdl  # noqa: F401  (sets the host device count before jax starts)
-
-# isort: split
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdl import engine, peaks, recipe
+from jaxdl.experiment import runtime
 from jaxdl.models import flops
+from jaxdl.reporting import peaks
+from jaxdl.tasks import recipe
+from jaxdl.training import engine
 
 REPEATS = 3
 SEEDS = 2
@@ -188,4 +189,5 @@ def _torch_version() -> str:
 
 
 if __name__ == "__main__":
+    runtime.configure()
     print(run(tuple(sys.argv[1:]) or tuple(CPU_PLAN)))

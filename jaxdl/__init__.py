@@ -1,71 +1,20 @@
 """jaxdl: classic deep-learning coursework experiments re-run at scale in JAX.
 
-Importing jaxdl before jax initialises its backends
+The library, by role (experiments/ holds one package per experiment; code that serves one experiment
+lives there):
 
-* makes every CPU core a JAX host device, so the model axis of a grid can be sharded over cores exactly
-  as it is sharded over GPUs elsewhere (set XLA_FLAGS yourself, or JAXDL_HOST_DEVICES, to override);
-* turns on JAX's persistent compilation cache in $JAXDL_COMPILE_CACHE_DIR, else
-  $XDG_CACHE_HOME/jaxdl/xla (~/.cache/jaxdl/xla), beside the data cache: a second run with the same
-  shapes loads its compiled programs instead of compiling them. Safe to delete at any time. An empty
-  JAXDL_COMPILE_CACHE_DIR turns it off; JAX_COMPILATION_CACHE_DIR, if set, wins. A directory that
-  cannot be written costs a warning, never the run.
+  training/    the one training engine (`engine.make_train`), the grid of per-model values, optimizers,
+               losses, checkpoints, the multi-process runtime
+  tasks/       task builders the engine trains: multi-class (`classify`), binary (`binary`), the zoo's
+               recipe, the auxiliary regression head
+  models/      flax.linen models, their FLOP counts and the accelerators' peak table
+  data/        datasets: tfds, offline sources, the checksummed cache, device batching
+  analysis/    statistics (`stats.paired`, the one verdict rule), cells, curves, Hessians
+  reporting/   Summary/Claim/Table, the claims registry, atomic writes, provenance, shared plots, the
+               `make results` report
+  experiment/  an experiment's plumbing: its Config and flags, its entry point, process set-up (`runtime`)
+
+Importing jaxdl (or any of its modules) does nothing but define code: no environment variable is
+changed and no absl flag is defined. Entry points call `jaxdl.experiment.runtime.configure()` and define
+their flags when they run.
 """
-
-import os
-import sys
-import warnings
-
-COMPILE_CACHE_ENV = "JAXDL_COMPILE_CACHE_DIR"
-# Programs that compile faster than this are not worth a file each (reading one back costs ~ms).
-_MIN_COMPILE_S = 0.1
-
-
-def _configure_host_devices() -> None:
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" in flags:
-        return
-    count = int(os.environ.get("JAXDL_HOST_DEVICES", len(os.sched_getaffinity(0))))
-    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
-
-
-def compile_cache_dir() -> str | None:
-    """The persistent compilation cache directory in use (None = off or not writable)."""
-    return os.environ.get("JAX_COMPILATION_CACHE_DIR") or None
-
-
-def _wanted_compile_cache_dir() -> str | None:
-    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
-        return os.environ["JAX_COMPILATION_CACHE_DIR"] or None
-    if COMPILE_CACHE_ENV in os.environ:
-        return os.path.expanduser(os.environ[COMPILE_CACHE_ENV]) or None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "jaxdl", "xla")
-
-
-def _configure_compile_cache() -> None:
-    path = _wanted_compile_cache_dir()
-    if path is None or "JAX_COMPILATION_CACHE_DIR" in os.environ:
-        return
-    try:
-        os.makedirs(path, exist_ok=True)
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise PermissionError(f"no write permission on {path}")
-    except OSError as err:
-        warnings.warn(f"jaxdl: compilation cache {path} is not writable ({err}); compiling without it. Set "
-                      f"{COMPILE_CACHE_ENV} to a writable directory, or to '' to turn the cache off.",
-                      stacklevel=3)
-        return
-    settings = {"JAX_COMPILATION_CACHE_DIR": path,
-                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": str(_MIN_COMPILE_S)}
-    for name, value in settings.items():
-        os.environ.setdefault(name, value)
-    if "jax" in sys.modules:  # imported before jaxdl: jax has read its environment already
-        import jax
-
-        jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
-        jax.config.update("jax_persistent_cache_min_compile_time_secs",
-                          float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
-
-
-_configure_host_devices()
-_configure_compile_cache()

@@ -1,5 +1,6 @@
 """Every test process gets 2 host devices (CI has 2 cores), so sharding is exercised everywhere."""
 
+import importlib
 import os
 import subprocess
 import sys
@@ -13,7 +14,10 @@ os.environ.setdefault("JAXDL_COMPILE_CACHE_DIR", os.path.join(tempfile.gettempdi
 
 import pytest  # noqa: E402
 
-import jaxdl  # noqa: E402,F401  (sets XLA host devices before jax initialises)
+from jaxdl.experiment import runtime  # noqa: E402
+
+runtime.configure()  # the entry points' set-up: 2 host devices, the test compilation cache
+
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,13 +29,26 @@ def run_cli(module: str, *args: str, timeout: int = 300) -> subprocess.Completed
                           text=True, timeout=timeout)
 
 
-def assert_cli_rejects(module: str, out: Path, *args: str, message: str, timeout: int = 120,
-                       creates_out: bool = False) -> None:
-    """`python -m module --out=out args` fails with `message` on stderr and writes nothing: no `out` at all,
-    or with `creates_out` (the error is found after the output folder is prepared) no summary in it."""
-    proc = run_cli(module, f"--out={out}", *args, timeout=timeout)
-    assert proc.returncode != 0
-    assert message in proc.stderr, proc.stderr[-2000:]
+def run_experiment(module: str, *args: str) -> Path:
+    """`python -m module args` in this process (jaxdl.experiment.entry.call: the same flags, main and
+    outputs without a new interpreter); returns the output directory."""
+    from jaxdl.experiment import entry
+
+    return entry.call(importlib.import_module(module), *args)
+
+
+def assert_cli_rejects(module: str, out: Path, *args: str, message: str, creates_out: bool = False) -> None:
+    """`python -m module --out=out args`, run in this process (jaxdl.experiment.entry.call: the same flag
+    parsing and main), fails with `message` and writes nothing: no `out` at all, or with `creates_out` (the
+    error is found after the output folder is prepared) no summary in it. test_cli.py checks once that such
+    an error reaches a real process's stderr as one line with a non-zero exit."""
+    from absl import app, flags
+
+    from jaxdl.experiment import entry
+
+    with pytest.raises((flags.Error, app.UsageError)) as err:
+        entry.call(importlib.import_module(module), f"--out={out}", *args)
+    assert message in str(err.value), str(err.value)
     assert not (out / "summary.json" if creates_out else out).exists()
 
 

@@ -6,9 +6,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxdl import binary, engine
 from jaxdl.data.toy import make_toy
 from jaxdl.models.mlp import MLP
+from jaxdl.tasks import binary
+from jaxdl.training import engine
 
 MODELS = 8
 

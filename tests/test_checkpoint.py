@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxdl import checkpoint, engine
+from jaxdl.training import checkpoint, engine
 
 
 def counter_task():

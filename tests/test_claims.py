@@ -8,8 +8,9 @@ import re
 import pytest
 from conftest import REPO
 
-from jaxdl import claims, report
-from jaxdl.stats import verdict_head
+import experiments
+from jaxdl.analysis.stats import verdict_head
+from jaxdl.reporting import claims, report
 
 RESULTS = REPO / "results"
 
@@ -20,13 +21,13 @@ def test_registry_entries_are_well_formed():
         assert e.seed in ("000", "004") and e.kind in ("result", "reason", "definition"), e
         assert (e.experiment is None) != (e.fixed is None), e
         if e.experiment:
-            assert (REPO / "experiments" / f"{e.experiment}.py").exists(), e
+            assert (REPO / "experiments" / e.experiment / "__main__.py").exists(), e
     with pytest.raises(ValueError, match="not one of"):
         claims.check_verdict("probably true")
 
 
 def test_every_registry_entry_has_a_verdict_in_the_committed_results():
-    summaries = report.load_summaries(RESULTS)
+    summaries = report.load_summaries(RESULTS, experiments.names())
     rows = report.audit(summaries)
     missing = [f"{r['id']} ({r['ours']})" for r in rows if r["verdict"] == "missing"]
     assert not missing, f"registry entries without an answer in results/: {missing}; run make results"
@@ -35,14 +36,14 @@ def test_every_registry_entry_has_a_verdict_in_the_committed_results():
 
 
 def test_no_experiment_answers_an_id_the_registry_does_not_know():
-    assert report.unknown_claims(report.load_summaries(RESULTS)) == []
+    assert report.unknown_claims(report.load_summaries(RESULTS, experiments.names())) == []
 
 
 def _docstring(name: str) -> str:
-    return ast.get_docstring(ast.parse((REPO / "experiments" / f"{name}.py").read_text())) or ""
+    return ast.get_docstring(ast.parse((REPO / "experiments" / name / "__init__.py").read_text())) or ""
 
 
-@pytest.mark.parametrize("name", report.experiment_names())
+@pytest.mark.parametrize("name", experiments.names())
 def test_docstring_states_command_runtime_and_expected_numbers_from_the_committed_results(name):
     doc = _docstring(name)
     assert f"python -m experiments.{name}" in doc, "the docstring gives the command"

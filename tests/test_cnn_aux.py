@@ -7,11 +7,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import assert_cli_rejects, run_cli
+from conftest import assert_cli_rejects, run_experiment
 
-from jaxdl import aux_head, claims, curves, losses, stats
+from jaxdl.analysis import curves, stats
 from jaxdl.models.cnn import SmallCNN
 from jaxdl.models.scan_conv import ScanFriendlyConvs
+from jaxdl.reporting import claims
+from jaxdl.tasks import aux_head
+from jaxdl.training import losses
 
 MEAN, STD = np.float32([0.13]), np.float32([0.3])
 
@@ -128,8 +131,7 @@ TINY = ["--dataset=digits", "--seeds=2", "--aux_weight=0,1", "--steps=40", "--re
 
 def test_cli_end_to_end_writes_every_output(tmp_path):
     out = tmp_path / "aux"
-    proc = run_cli("experiments.cnn_aux", *TINY, f"--out={out}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_experiment("experiments.cnn_aux", *TINY, f"--out={out}")
     for name in ("summary.json", "summary.md", "curves.png"):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
@@ -161,4 +163,4 @@ def test_cli_end_to_end_writes_every_output(tmp_path):
     ("--eval_every=7", "multiples of --record_every"),
 ])
 def test_bad_flags_fail_clearly_and_write_nothing(tmp_path, flag, message):
-    assert_cli_rejects("experiments.cnn_aux", tmp_path / "never", *TINY, flag, message=message, timeout=60)
+    assert_cli_rejects("experiments.cnn_aux", tmp_path / "never", *TINY, flag, message=message)

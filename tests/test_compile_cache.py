@@ -11,8 +11,10 @@ from conftest import REPO
 TRAIN = """
 import json, warnings
 warnings.simplefilter("always")
-import jaxdl, jax, jax.numpy as jnp, numpy as np
-from jaxdl import engine
+from jaxdl.experiment import runtime
+runtime.configure()  # what every entry point does first
+import jax, jax.numpy as jnp, numpy as np
+from jaxdl.training import engine
 task = engine.Task(init=lambda key, hp: {"w": jax.random.normal(key, (8, 8)), "lr": hp["lr"]},
                    step=lambda s, x, t: ({**s, "w": jnp.tanh(s["w"] @ x) * s["lr"]}, {"loss": jnp.sum(s["w"])}))
 result = engine.make_train(task, steps=20, record_every=10)(engine.seed_keys(range(4)),

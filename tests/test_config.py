@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from absl import flags
 
-from jaxdl import config, grid, summary
+from jaxdl.experiment import config
+from jaxdl.reporting import summary
+from jaxdl.training import grid
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,9 +40,9 @@ def test_flags_default_to_the_cpu_preset_and_explicit_flags_win_over_full():
 
 
 @pytest.mark.parametrize("argv, message", [
-    ("--lr=0,1", "--lr=0.0: every item must be > 0"), ("--lr=0.1,", "empty item"),
-    ("--lr=a", "every item must be float"),
-    ("--steps=0", "--steps=0: it must be >= 1"), ("--loss=mse", "one of <ce|l2>"), ("--seeds=0", "must be >= 1"),
+    ("--lr=0,1", "every item must be > 0, not 0.0"), ("--lr=0.1,", "empty item"),
+    ("--lr=a", "every item must be a number, e.g. --lr=0.1,1.0"),
+    ("--steps=0", "^flag --steps=0: must be >= 1$"), ("--loss=mse", "one of <ce|l2>"), ("--seeds=0", "must be >= 1"),
 ])
 def test_bad_values_are_refused_naming_the_flag(argv, message):
     with pytest.raises(flags.IllegalFlagValueError, match=message):

@@ -1,9 +1,7 @@
-"""Convexity probes (jaxdl.convexity) on functions whose answer is known, and experiments/convexity.py
+"""Convexity probes (experiments.convexity.probes) on functions whose answer is known, and experiments/convexity/
 end to end: witnesses that re-check, and a bad flag that fails before anything is written."""
 
-import jaxdl  # noqa: F401
 
-# isort: split
 import json
 from functools import partial
 
@@ -11,11 +9,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import assert_cli_rejects, run_cli
+from conftest import assert_cli_rejects, run_experiment
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxdl import convexity
+from experiments.convexity import probes as convexity
 
 DIM = 6
 RTOL = 1e-9
@@ -94,9 +92,8 @@ def test_cli_logistic_verdicts_on_real_data_and_witness_rechecks(tmp_path):
     # The false-verdict guard: at the experiment's own tolerances logistic + ce (and least squares) must
     # come out convex on real data, logistic + mse must not, and its witness must re-check from the file.
     out = tmp_path / "convexity"
-    proc = run_cli("experiments.convexity", f"--out={out}", "--model=logistic", "--points=16", "--chords=256",
+    run_experiment("experiments.convexity", f"--out={out}", "--model=logistic", "--points=16", "--chords=256",
                    "--seeds=4", "--gd_steps=300")
-    assert proc.returncode == 0, proc.stderr[-3000:]
     for name in ("summary.json", "summary.md", "min_eigenvalues.png", "chords.png", "gd_spread.png"):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())

@@ -6,9 +6,10 @@ import numpy as np
 import optax
 import pytest
 
-from jaxdl import classify, engine
 from jaxdl.models import get_model
 from jaxdl.models.resnet import BasicBlock, ResNet
+from jaxdl.tasks import classify
+from jaxdl.training import engine
 
 
 def tiny_resnet():

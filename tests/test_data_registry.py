@@ -5,7 +5,6 @@ import sys
 
 import numpy as np
 import pytest
-from absl import flags
 
 import jaxdl.data as data
 from jaxdl.data import registry
@@ -109,12 +108,3 @@ def test_toys_match_make_toy():
     assert ds.synthetic and ds.source == "toy" and ds.shape == (2,)
     test = data.load("xor", "test", size=40, seed=3)
     assert not np.array_equal(test.images, ds.images)
-
-
-def test_flags_reach_load(tmp_path):
-    fv = flags.FlagValues()
-    data.define_flags(fv)
-    fv(["prog", f"--data_cache_dir={tmp_path / 'flagcache'}", "--data_source=synthetic"])
-    ds = data.load_from_flags("svhn_synth", "test", flag_values=fv, size=20, seed=1)
-    assert ds.synthetic and len(ds) == 20
-    assert list((tmp_path / "flagcache").glob("svhn_synth-test-*.npz"))

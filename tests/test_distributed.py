@@ -1,4 +1,4 @@
-"""Multi-process runs (jaxdl.distributed) with two processes on 127.0.0.1, one host device each: the same
+"""Multi-process runs (jaxdl.training.distributed) with two processes on 127.0.0.1, one host device each: the same
 results as one process with two devices, process 0 alone writing; refusals and timeouts end with the fix."""
 
 import json
@@ -13,10 +13,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from absl.testing import flagsaver
+from absl import flags
 from conftest import REPO, run_cli
 
-from jaxdl import distributed, engine
+from jaxdl.training import distributed, engine
 
 LAUNCH_TIMEOUT_S = 240
 
@@ -32,7 +32,7 @@ def launch(argv_for, processes: int = 2, timeout: int = LAUNCH_TIMEOUT_S,
     """Starts `processes` python processes (argv_for(i) after `python`, env_for(i) added to the
     environment), each with one host device, and waits for all; on a timeout or any error here every one
     is killed, so none is left behind."""
-    # This test process's XLA_FLAGS (set by `import jaxdl`) would override JAXDL_HOST_DEVICES.
+    # This test process's XLA_FLAGS (set by runtime.configure() in conftest) would override JAXDL_HOST_DEVICES.
     xla_flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", os.environ.get("XLA_FLAGS", "")).strip()
     env = {**os.environ, "XLA_FLAGS": xla_flags, "JAXDL_HOST_DEVICES": "1", "PYTHONUNBUFFERED": "1",
            "MPLBACKEND": "Agg"}
@@ -134,8 +134,11 @@ def test_coordinator_that_never_answers_fails_with_the_fix(tmp_path):
     ({"coordinator_address": "localhost", "num_processes": 2, "process_id": 0}, "must be HOST:PORT"),
 ])
 def test_bad_runtime_flags_are_refused_before_any_connection(values, message):
-    with flagsaver.flagsaver(**values), pytest.raises(distributed.DistributedError, match=message):
-        distributed.initialize()
+    fv = flags.FlagValues()
+    distributed.define_flags(fv)
+    fv(["prog", *(f"--{k}={v}" for k, v in values.items())])
+    with pytest.raises(distributed.DistributedError, match=message):
+        distributed.initialize(fv)
 
 
 def test_single_process_is_left_alone():
@@ -150,9 +153,11 @@ CHECKPOINT_PROBE = textwrap.dedent("""
     import sys
     from pathlib import Path
     from absl import flags
-    import jaxdl
+    from jaxdl.experiment import runtime
+    runtime.configure()
     import jax
-    from jaxdl import checkpoint, distributed
+    from jaxdl.training import checkpoint, distributed
+    distributed.define_flags()
     flags.FLAGS(sys.argv[:1] + sys.argv[2:])
     distributed.initialize()
     print(f"process {jax.process_index()} of {jax.process_count()}")

@@ -8,11 +8,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import run_cli
+from absl import flags
+from conftest import assert_cli_rejects, run_experiment
 
-from jaxdl import binary, cells, engine, grid, losses
+from experiments import fc_grid
+from jaxdl.analysis import cells
 from jaxdl.data.toy import make_toy
+from jaxdl.experiment import entry
 from jaxdl.models.mlp import MLP
+from jaxdl.tasks import binary
+from jaxdl.training import engine, grid, losses
 
 TINY = ["--seeds=3", "--steps=200", "--lr=1,3", "--num_points=40", "--chunk_steps=100", "--time_models=4"]
 ACTS, LOSS_NAMES = ("sigmoid", "relu"), ("l2", "ce")
@@ -77,8 +82,7 @@ def test_order_with_ties_and_reliable_lrs():
 
 def test_cli_end_to_end_writes_every_output_and_answers_its_claims(tmp_path):
     out = tmp_path / "fc"
-    proc = run_cli("experiments.fc_grid", *TINY, f"--out={out}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_experiment("experiments.fc_grid", *TINY, f"--out={out}")
     for name in ("summary.json", "summary.md", "curves.png", "iterations.png", "boundaries.png", "gradients.png"):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
@@ -98,10 +102,8 @@ def test_cli_end_to_end_writes_every_output_and_answers_its_claims(tmp_path):
 
 def test_seed_k_alone_equals_seed_k_in_the_two_relu_cells(tmp_path):
     args = ["--activation=relu", "--steps=200", "--lr=1", "--num_points=40", "--chunk_steps=100", "--time_models=0"]
-    grid_run = run_cli("experiments.fc_grid", *args, "--seeds=6", f"--out={tmp_path / 'grid'}")
-    solo = run_cli("experiments.fc_grid", *args, "--loss=ce", "--seeds=1", "--first_seed=5",
-                   f"--out={tmp_path / 'solo'}")
-    assert grid_run.returncode == 0 and solo.returncode == 0, grid_run.stderr[-2000:] + solo.stderr[-2000:]
+    entry.call(fc_grid, *args, "--seeds=6", f"--out={tmp_path / 'grid'}")
+    entry.call(fc_grid, *args, "--loss=ce", "--seeds=1", "--first_seed=5", f"--out={tmp_path / 'solo'}")
     cells_grid = json.loads((tmp_path / "grid" / "summary.json").read_text())["data"]["cells"]
     [solo_cell] = json.loads((tmp_path / "solo" / "summary.json").read_text())["data"]["cells"]
     assert [(c["activation"], c["loss"]) for c in cells_grid] == [("relu", "l2"), ("relu", "ce")]
@@ -109,8 +111,10 @@ def test_seed_k_alone_equals_seed_k_in_the_two_relu_cells(tmp_path):
 
 
 def test_help_lists_every_choice():
-    text = " ".join(run_cli("experiments.fc_grid", "--helpfull", timeout=60).stdout.split())
-    for choices in ("Choices: sigmoid, relu, tanh, none.", "Choices: l2, ce.", "<xor|circles|moons|spiral>",
+    fv = flags.FlagValues()
+    entry.define(fc_grid, fv, key_module="main")
+    text = " ".join(fv.module_help("main").split())
+    for choices in ("[choices: sigmoid, relu, tanh, none]", "[choices: l2, ce]", "<xor|circles|moons|spiral>",
                     "<sgd|momentum|adam>"):
         assert choices in text, choices
 
@@ -118,21 +122,17 @@ def test_help_lists_every_choice():
 @pytest.mark.parametrize(
     "flag, message",
     [
-        ("--activation=swish", "--activation: 'swish' is not one of sigmoid, relu, tanh, none"),
-        ("--loss=hinge", "--loss: 'hinge' is not one of l2, ce"),
+        ("--activation=swish", "--activation=swish: 'swish' is not one of sigmoid, relu, tanh, none"),
+        ("--loss=hinge", "--loss=hinge: 'hinge' is not one of l2, ce"),
         ("--activation=relu,relu", "--activation lists a value twice"),
-        ("--seeds=0", "--seeds"),
-        ("--lr=", "--lr is empty"),
+        ("--seeds=0", "flag --seeds=0: must be >= 1"),
+        ("--lr=", "flag --lr=: it is empty or has an empty item"),
         ("--lr=0.1,-1", "every item must be > 0"),
         ("--hidden=16,0", "every item must be >= 1"),
-        ("--dataset=mnist", "dataset"),
+        ("--dataset=mnist", "flag --dataset=mnist: value should be one of <xor|circles|moons|spiral>"),
         ("--out=/proc/forbidden", "pass a writable directory with --out"),
     ],
 )
 def test_bad_input_fails_clearly_and_writes_nothing(tmp_path, flag, message):
     out = tmp_path / "never"
-    args = [*TINY, f"--out={out}", flag] if not flag.startswith("--out") else [*TINY, flag]
-    proc = run_cli("experiments.fc_grid", *args, timeout=60)
-    assert proc.returncode != 0
-    assert message in proc.stderr, proc.stderr[-2000:]
-    assert not out.exists()
+    assert_cli_rejects("experiments.fc_grid", out, *TINY, flag, message=message)

@@ -1,8 +1,6 @@
-"""jaxdl.hessian against dense Hessians and numpy.linalg.eigvalsh, in float64."""
+"""jaxdl.analysis.hessian against dense Hessians and numpy.linalg.eigvalsh, in float64."""
 
-import jaxdl  # noqa: F401
 
-# isort: split
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.flatten_util import ravel_pytree
 
-from jaxdl import hessian
+from jaxdl.analysis import hessian
 
 DIM = 12
 

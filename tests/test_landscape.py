@@ -1,19 +1,17 @@
-"""experiments/landscape.py: jax.grad against the closed forms, the summary helpers, and the CLI."""
+"""experiments/landscape/: jax.grad against the closed forms, the summary helpers, and the CLI."""
 
-import jaxdl  # noqa: F401
 
-# isort: split
 import json
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import assert_cli_rejects, run_cli
+from conftest import assert_cli_rejects, run_experiment
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxdl import neuron as landscape
+from experiments.landscape import neuron as landscape
 
 curve = jax.jit(landscape.curve, static_argnums=0)
 
@@ -83,14 +81,13 @@ def test_derivative_sign_changes_count_extrema_and_inflections():
 
 def test_cli_tiny_run(tmp_path):
     out = tmp_path / "landscape"
-    proc = run_cli("experiments.landscape", f"--out={out}", "--grid_points=31", "--z_points=101", "--gd_steps=200",
+    run_experiment("experiments.landscape", f"--out={out}", "--grid_points=31", "--z_points=101", "--gd_steps=200",
                    "--seeds=8")
-    assert proc.returncode == 0, proc.stderr[-3000:]
     for name in ("curves.png", "surfaces.png", "paths.png", "summary.json", "summary.md"):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["provenance"]["flags"]["gd_steps"] == 200
-    from jaxdl import claims
+    from jaxdl.reporting import claims
     assert set(summary["claims"]) == {e.id for e in claims.for_experiment("landscape")}
     assert summary["claims"]["ce_grad_offset_sigmoid"]["verdict"] == "supported — exact"
     assert len(summary["data"]["far_steps"]["l2"]) == 8
@@ -98,10 +95,10 @@ def test_cli_tiny_run(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--y=0,2,1,0,1,1"], "--y: 2.0 is not one of 0.0, 1.0"),
+    (["--y=0,2,1,0,1,1"], "--y=0,2,1,0,1,1: 2.0 is not one of 0.0, 1.0"),
     (["--x=1,2", "--y=0"], "--x and --y must have the same number of items"),
     (["--starts=1:2,3"], "--starts=1:2,3: every item must be a w:b pair"),
-    (["--progress=1"], "--progress=1.0: it must be < 1"),
+    (["--progress=1"], "--progress=1.0: must be > 0 and < 1"),
 ])
 def test_cli_bad_flag_fails_before_writing(tmp_path, args, message):
     assert_cli_rejects("experiments.landscape", tmp_path / "never", *args, message=message)

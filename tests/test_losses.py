@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxdl import losses
+from jaxdl.training import losses
 
 finite_z = st.floats(-30, 30, allow_nan=False, width=32)
 

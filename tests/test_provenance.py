@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from jaxdl import provenance
+from jaxdl.reporting import provenance
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 

@@ -9,7 +9,8 @@ import numpy as np
 import optax
 import pytest
 
-from jaxdl import engine, recipe
+from jaxdl.tasks import recipe
+from jaxdl.training import engine
 
 
 def test_sgd_learning_rate_scales_linearly_with_the_batch_and_adams_does_not():

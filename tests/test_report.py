@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from jaxdl import claims, report
+import experiments
+from jaxdl.reporting import claims, report
 
 
 def fake_results(tmp_path):
@@ -22,7 +23,7 @@ def fake_results(tmp_path):
 
 def test_every_registry_entry_gets_a_row_and_missing_results_are_reported(tmp_path):
     results = fake_results(tmp_path)
-    text = report.write_report(results, walls={}, scale="cpu", total_wall_s=1.0)
+    text = report.write_report(results, experiments.names(), walls={}, scale="cpu", total_wall_s=1.0)
     data = json.loads((results / "claims.json").read_text())
     rows = data["claims"]
     assert [r["id"] for r in rows] == [e.id for e in claims.ENTRIES]
@@ -52,9 +53,11 @@ def test_unknown_claim_ids_are_found():
 
 def test_experiments_are_discovered_from_the_folder(tmp_path):
     for name in ("zeta_new", "fc_grid", "landscape", "_private", "svhn_zoo"):
-        (tmp_path / f"{name}.py").write_text("")
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__main__.py").write_text("")
+    (tmp_path / "not_an_experiment").mkdir()
     # Seed order first (landscape answers 000 §1, fc_grid 000 §2, svhn_zoo 004 Q4), then the unknown one.
-    assert report.experiment_names(tmp_path) == ["landscape", "fc_grid", "svhn_zoo", "zeta_new"]
+    assert experiments.names(tmp_path) == ["landscape", "fc_grid", "svhn_zoo", "zeta_new"]
 
 
 def test_partial_run_says_what_it_covers_and_where_each_section_comes_from(tmp_path):
@@ -62,36 +65,39 @@ def test_partial_run_says_what_it_covers_and_where_each_section_comes_from(tmp_p
     summary = json.loads((results / "fc_grid" / "summary.json").read_text())
     summary["provenance"].update(git_commit="0123456789abcdef+dirty", date_utc="2026-12-01T12:00:00+00:00")
     (results / "fc_grid" / "summary.json").write_text(json.dumps(summary))
-    text = report.write_report(results, walls={"fc_grid": 30.0}, scale="cpu", total_wall_s=31.0)
+    text = report.write_report(results, experiments.names(), walls={"fc_grid": 30.0}, scale="cpu", total_wall_s=31.0)
     assert "wall time 30 s (commit `0123456789ab+dirty`, 2026-12-01)." in text
-    others = [n for n in report.experiment_names() if n != "fc_grid"]
+    others = [n for n in experiments.names() if n != "fc_grid"]
     assert f"total wall time: 31 s (this run: fc_grid; {', '.join(others)} from earlier runs" in text
-    every = {n: 1.0 for n in report.experiment_names()}
-    assert "total wall time: 7 s (every experiment)" in report.write_report(results, every, "cpu", 7.0)
+    every = {n: 1.0 for n in experiments.names()}
+    text = report.write_report(results, experiments.names(), every, "cpu", 7.0)
+    assert "total wall time: 7 s (every experiment)" in text
 
 
 def test_bad_flags_are_refused_with_the_fix(tmp_path):
     from conftest import run_cli
 
-    proc = run_cli("jaxdl.report", "--only=fc_grid,nope", f"--results={tmp_path}", "--skip_run", timeout=60)
+    proc = run_cli("experiments", "--only=fc_grid,nope", f"--results={tmp_path}", "--skip_run", timeout=60)
     assert proc.returncode != 0 and "unknown experiment(s) nope" in proc.stderr
     blocker = tmp_path / "file"
     blocker.write_text("")
-    proc = run_cli("jaxdl.report", f"--results={blocker / 'sub'}", "--skip_run", timeout=60)
+    proc = run_cli("experiments", f"--results={blocker / 'sub'}", "--skip_run", timeout=60)
     assert proc.returncode != 0 and "pass a writable directory with --results" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("scale", ["cpu", "full"])
 def test_commands_pass_the_scale_to_every_experiment(tmp_path, scale):
-    cmd = report.command("fc_grid", scale, tmp_path)
+    from experiments.__main__ import command
+
+    cmd = command("fc_grid", scale, tmp_path)
     assert cmd[1:] == ["-m", "experiments.fc_grid", f"--out={tmp_path / 'fc_grid'}", f"--scale={scale}"]
 
 
 def test_front_page_claims_table_is_rewritten_between_its_markers_only(tmp_path):
     (tmp_path / "results").mkdir()
     results = fake_results(tmp_path / "results")
-    report.write_report(results, walls={}, scale="cpu", total_wall_s=1.0)
+    report.write_report(results, experiments.names(), walls={}, scale="cpu", total_wall_s=1.0)
     rows = json.loads((results / "claims.json").read_text())["claims"]
     page = tmp_path / "README.md"
     page.write_text(f"# intro\n\n{report.CLAIMS_BEGIN}\nstale table\n{report.CLAIMS_END}\n\n## after\n")

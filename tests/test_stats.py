@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from jaxdl import stats
+from jaxdl.analysis import stats
 
 
 def test_median_iqr_and_mean_std_match_numpy_definitions():

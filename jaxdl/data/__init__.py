@@ -10,7 +10,6 @@ load(name, split="train", *, source=None, cache_dir=None, seed=0, size=None, dow
 split_validation(ds, fraction, seed=0) -> (train Dataset, validation Dataset), stratified
 sources(name) -> tuple of the sources `name` can be loaded from, the default first
 DATASETS, IMAGE_DATASETS, TOY_DATASETS: names; make_toy(name, num_points, seed, margin): 2-D toys
-define_flags(), load_from_flags(name, split, **kwargs): --data_source --data_dir --data_cache_dir --download
 Errors: ValueError (unknown name/source/split), NotPreparedError (tfds data absent), IDXError (bad IDX
 file), FileNotFoundError (offline files absent); each message names the fix.
 
@@ -33,14 +32,13 @@ not imported here so that `import jaxdl.data` stays fast).
 
 from jaxdl.data.cache import ENV_VAR as CACHE_ENV_VAR
 from jaxdl.data.cache import default_cache_dir
-from jaxdl.data.flags import define_flags, load_from_flags
 from jaxdl.data.idx import IDXError, read_idx
 from jaxdl.data.registry import DATASETS, IMAGE_DATASETS, Dataset, load, sources, split_validation
 from jaxdl.data.tfds_source import NotPreparedError
 
 __all__ = [
     "CACHE_ENV_VAR", "DATASETS", "IMAGE_DATASETS", "TOY_DATASETS", "Dataset", "IDXError",
-    "NotPreparedError", "default_cache_dir", "define_flags", "load", "load_from_flags", "make_toy",
+    "NotPreparedError", "default_cache_dir", "load", "make_toy",
     "read_idx", "sources", "split_validation",
 ]
 

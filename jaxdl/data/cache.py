@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxdl.io import atomic_path
+from jaxdl.reporting.io import atomic_path
 
 ENV_VAR = "JAXDL_CACHE_DIR"
 _log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ does not count (measured on an H200: 0.003 GFLOPs for ResNet-18's forward), so a
 
 `variables` may be real arrays or `jax.eval_shape(model.init, ...)` output: only shapes are needed,
 so nothing is allocated or run. `forward_flops(name, ...)` counts a registry model's forward pass;
-`jaxdl.peaks.peak_bf16(device_kind)` is the chip's data-sheet peak, the denominator of a model-FLOPs
+`jaxdl.reporting.peaks.peak_bf16(device_kind)` is the chip's data-sheet peak, the denominator of a model-FLOPs
 utilisation.
 """
 

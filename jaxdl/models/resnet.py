@@ -10,7 +10,7 @@ Kept from the ImageNet recipe: stride on the 3x3 convolution of a Bottleneck ("v
 projection shortcuts only where the shape changes, convolutions without bias (BN follows each), BN
 momentum 0.9 (PyTorch's 0.1), and each block's last BN scale initialised to 0 so every block starts
 as the identity (Goyal et al. 2017; the flax example does the same). `skip=False` drops every shortcut
-(a "plain" net of the same layers, for experiments/svhn_zoo.py's vanishing-gradient measurement); with
+(a "plain" net of the same layers, for experiments/svhn_zoo/'s vanishing-gradient measurement); with
 it, `zero_init_last_bn=False` keeps each block's output alive at initialisation.
 
 Compile time: the identical blocks after each stage's first run as one `nn.scan` (stacked parameters,

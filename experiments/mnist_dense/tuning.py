@@ -1,0 +1,113 @@
+"""Hyperparameter selection by validation (early stopping, ranking configurations) and the memory of a
+compiled training step: the pieces of a tuning protocol that do not depend on one experiment."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxdl.analysis import curves, stats
+from jaxdl.reporting.summary import Table
+from jaxdl.tasks import classify
+from jaxdl.training import optim
+
+
+def early_stopping_epoch(val_acc: np.ndarray) -> np.ndarray:
+    """Per run, the epoch of the best validation accuracy, the first one on ties (what keep_best keeps).
+    val_acc: [M, E + 1], column e = after e epochs (0 = the initial weights); NaN never wins -> int [M]."""
+    return np.argmax(np.where(np.isnan(val_acc), -np.inf, val_acc), axis=1)
+
+
+def rank_configs(val_acc: np.ndarray) -> np.ndarray:
+    """Configurations best first by mean validation accuracy over seeds (ties: first listed). [C, seeds] -> [C]."""
+    return np.argsort(-np.mean(val_acc, axis=1), kind="stable")
+
+
+def chosen_configs(rows: list[dict], top: int, optimizer: str, default: dict, label: str) -> list[dict]:
+    """The `top` best by validation, then `default` ({"optimizer", "lr", "batch_size"}, chosen a priori,
+    e.g. Keras' defaults; `label` names it) if it is in the grid.
+    rows: [{"batch_size", "lr", "best_val" [seeds]}] -> [{"index", "rank", "reason"}]."""
+    order = rank_configs(np.array([r["best_val"] for r in rows]))
+    rank = {int(c): k + 1 for k, c in enumerate(order)}
+    chosen = [{"index": int(c), "rank": k + 1, "reason": f"validation rank {k + 1}"} for k, c in enumerate(order[:top])]
+    for i, r in enumerate(rows):
+        if optimizer == default["optimizer"] and np.isclose(r["lr"], default["lr"]) and \
+                r["batch_size"] == default["batch_size"]:
+            found = [c for c in chosen if c["index"] == i]
+            if found:
+                found[0]["reason"] += "; " + label.split(" (")[0]
+            else:
+                chosen.append({"index": i, "rank": rank[i], "reason": label})
+    return chosen
+
+
+def step_memory(model, batch_sizes, data, input_shape=(28, 28, 1)) -> list[list]:
+    """[[batch, temporary MB, argument MB]] of one model's compiled Adam step on classify's task: XLA's
+    buffer assignment (`memory_analysis()`): temporaries are the activations and gradients, arguments
+    the state and the data. Exact for the compiled program, on any backend."""
+    rows = []
+    for bs in batch_sizes:
+        task = classify.make_task(model, optim.make_optimizer("adam"), num_train=int(data["train"][1].shape[0]),
+                                  batch_size=bs, input_shape=input_shape, mean=0.0, std=1.0, eval_every=None)
+        state = task.init(jax.random.key(0), {"lr": jnp.float32(1e-3)})
+        mem = jax.jit(task.step).lower(state, data, jnp.int32(0)).compile().memory_analysis()
+        rows.append([bs, mem.temp_size_in_bytes / 2**20, mem.argument_size_in_bytes / 2**20])
+    return rows
+
+
+def count_params(model, input_shape) -> int:
+    """Parameters of a flax model on one input of `input_shape` (traced only, nothing computed)."""
+    variables = jax.eval_shape(lambda k: model.init(k, jnp.zeros((1, *input_shape)), train=False), jax.random.key(0))
+    return sum(leaf.size for leaf in jax.tree.leaves(variables["params"]))
+
+
+def program_stats(result, test: dict, epochs: int, target_acc: float) -> dict:
+    """Per model [M] of an engine.Result evaluated every epoch (classify, keep_best): validation curves by
+    epoch [M, E + 1], train loss by epoch [M, E], the early-stopping epoch and its validation accuracy, epochs
+    to `target_acc` (never: epochs + 1), and test['best'], test['last'] (early-stopped, last weights)."""
+    _, val_loss, val_acc = classify.eval_curve(result, result.steps_per_epoch)
+    stop = early_stopping_epoch(val_acc)
+    hit = curves.first_hit_step(np.arange(val_acc.shape[1]), val_acc, target_acc)
+    m = len(stop)
+    return {"val_acc": val_acc, "val_loss": val_loss, "stop": stop, "best_val": val_acc[np.arange(m), stop],
+            "train_loss": result.metrics["loss"].reshape(m, epochs, -1).mean(-1),
+            "epochs_to_target": stats.censored_iterations(hit, epochs + 1),
+            "s_per_epoch": result.wall_s / epochs / m, "test_best": test["best"], "test_last": test["last"],
+            "diverged": result.diverged}
+
+
+def config_rows(name: str, p: dict, lrs, n: int) -> list[dict]:
+    """One row per lr of a program: {batch_size/optimizer, lr, per-seed slices of `p`}."""
+    return [{"program": name, "lr": lr, "batch_size": int(name.split(" b")[1]), "optimizer": name.split(" ")[0],
+             **{k: v[i * n:(i + 1) * n] for k, v in p.items() if k != "s_per_epoch"}} for i, lr in enumerate(lrs)]
+
+
+def pct(a) -> str:
+    """Accuracy in percent, mean ± std over seeds (the mean alone for one seed)."""
+    return f"{100 * np.mean(a):.2f} ± {100 * np.std(a, ddof=1):.2f}" if len(a) > 1 else f"{100 * np.mean(a):.2f}"
+
+
+def _epochs_range(r: dict) -> str:
+    return f"{np.median(r['stop']):g} ({r['stop'].min()}-{r['stop'].max()})"
+
+
+def chosen_table(rows: list[dict], chosen: list[dict], note: str) -> Table:
+    """The `chosen_configs` of `config_rows` on the test set (early-stopped weights)."""
+    return Table("Chosen configurations on the test set", ["config", "why chosen", "validation acc %",
+                                                          "test acc % (mean ± std)", "epoch median (range)"],
+                 [[f"lr {rows[i['index']]['lr']:g}, batch {rows[i['index']]['batch_size']}", i["reason"],
+                   pct(rows[i["index"]]["best_val"]), pct(rows[i["index"]]["test_best"]),
+                   _epochs_range(rows[i["index"]])] for i in chosen], note=note)
+
+
+def sweep_table(rows: list[dict], target_acc: float) -> Table:
+    """Every `config_rows` row: validation at early stop and after the last epoch, epochs to `target_acc`, test."""
+    return Table("Every configuration (validation)", ["program", "lr", "val acc % at early stop (mean ± std)",
+                                                      "epoch median (range)", "val acc % after the last epoch",
+                                                      f"epochs to {target_acc:.0%} (median)",
+                                                      "test acc % early-stopped / last", "diverged"],
+                 [[r["program"], f"{r['lr']:g}", pct(r["best_val"]), _epochs_range(r),
+                   f"{100 * np.mean(r['val_acc'][:, -1]):.2f}", f"{np.median(r['epochs_to_target']):g}",
+                   f"{100 * np.mean(r['test_best']):.2f} / {100 * np.mean(r['test_last']):.2f}",
+                   int(r["diverged"].sum())] for r in rows])

@@ -1,0 +1,144 @@
+"""What an experiment concluded, as data, and the one writer of `summary.json` and `summary.md`.
+
+`analyse(cfg, result) -> Summary` builds tables, claims, notes and figures; `write(summary, out, cfg,
+...)` renders them once (markdown and JSON, with provenance and the wall-time footer), draws each
+figure once, and returns the markdown. Claims are answers to entries of the registry in
+`jaxdl.reporting.claims` by id: the report joins them by id only, so rewording never loses a row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from jaxdl.reporting import claims as registry
+from jaxdl.reporting import io, provenance
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """Our answer to registry entry `id`: `ours` the measured number(s) in one line, `verdict` from
+    `jaxdl.reporting.claims.VERDICTS` (optionally ' — qualifier'), `evidence` the statistics behind it (JSON)."""
+
+    id: str
+    ours: str
+    verdict: str
+    evidence: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        registry.check_verdict(self.verdict)
+        if self.id not in registry.BY_ID:
+            raise KeyError(f"claim id {self.id!r} is not in the registry (jaxdl/reporting/claims.py); "
+                           "register it there")
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """A markdown table. `formats[i]` formats column i (a format spec such as '.3g', or a callable);
+    None or '' leaves the value as str(value)."""
+
+    title: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    formats: Sequence[Any] | None = None
+    note: str = ""
+
+    def cell(self, i: int, value) -> str:
+        fmt = self.formats[i] if self.formats and i < len(self.formats) else None
+        if value is None:
+            return "n/a"
+        if callable(fmt):
+            return fmt(value)
+        if fmt and isinstance(value, (int, float)):
+            return format(value, fmt)
+        return str(value)
+
+    def markdown(self) -> list[str]:
+        lines = [f"### {self.title}", ""] if self.title else []
+        lines += ["| " + " | ".join(self.columns) + " |", "|" + "---|" * len(self.columns)]
+        for row in self.rows:
+            lines.append("| " + " | ".join(self.cell(i, v).replace("|", "/") for i, v in enumerate(row)) + " |")
+        if self.note:
+            lines += ["", self.note]
+        return lines + [""]
+
+    def to_json(self) -> dict:
+        return {"title": self.title, "columns": list(self.columns), "rows": [list(r) for r in self.rows],
+                "note": self.note}
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    """A figure file in the output directory, drawn by `draw(path)` when the summary is written."""
+
+    name: str
+    draw: Callable[[Path], None]
+    caption: str = ""
+
+
+@dataclasses.dataclass
+class Summary:
+    experiment: str
+    title: str
+    setup: str  # one paragraph: data, model, protocol
+    tables: list[Table] = dataclasses.field(default_factory=list)
+    claims: list[Claim] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+    figures: list[Figure] = dataclasses.field(default_factory=list)
+    data: dict = dataclasses.field(default_factory=dict)  # every number behind the tables (JSON only)
+
+
+def claims_markdown(claims: Sequence[Claim]) -> list[str]:
+    lines = ["### Seed claims vs our measurement", "",
+             "| id | seed | the seed says | ours | verdict |", "|---|---|---|---|---|"]
+    for c in claims:
+        entry = registry.BY_ID[c.id]
+        lines.append(f"| `{c.id}` | {entry.seed} {entry.section} | {entry.text} | "
+                     f"{c.ours.replace('|', '/')} | **{c.verdict}** |")
+    return lines + ["", f"Verdict rule: {registry.RULE_LINK}.", ""]
+
+
+def markdown(s: Summary, prov: dict) -> str:
+    lines = [f"# {s.title}", "", s.setup, ""]
+    for t in s.tables:
+        lines += t.markdown()
+    if s.claims:
+        lines += claims_markdown(s.claims)
+    for note in s.notes:
+        lines += [note, ""]
+    if s.figures:
+        lines += [" ".join(f"![{f.caption or f.name}]({f.name})" for f in s.figures), ""]
+    dev = prov["device"]
+    compile_s = prov.get("compile_s")
+    lines += [f"Wall time {prov['wall_s']:.1f} s"
+              + (f" (compile {compile_s:.1f} s" + (", from the compilation cache" if prov.get("compile_cache_hit")
+                                                   else "") + ")" if compile_s is not None else "")
+              + f" on {dev['device_count']} x {dev['device_kind']} ({dev['backend']}"
+              + (f", {dev['process_count']} processes" if dev.get("process_count", 1) > 1 else "")
+              + f"); commit `{str(prov['git_commit'])[:12]}`.", ""]
+    return "\n".join(lines)
+
+
+def write(s: Summary, out: Path, config: dict, **timings) -> str:
+    """Writes summary.json, summary.md and the figures into `out` (process 0 only: jaxdl.reporting.io), returns
+    the markdown. `timings`: wall_s, compile_s, ... for the provenance record."""
+    prov = provenance.collect(config, **timings)
+    text = markdown(s, prov)
+    if io.is_writer():  # other processes of a multi-process run write nothing, so they draw nothing
+        for f in s.figures:
+            f.draw(Path(out) / f.name)
+    io.write_json(Path(out) / "summary.json", {
+        "experiment": s.experiment,
+        "title": s.title,
+        "setup": s.setup,
+        "claims": {c.id: {"ours": c.ours, "verdict": c.verdict, "evidence": c.evidence} for c in s.claims},
+        "tables": [t.to_json() for t in s.tables],
+        "notes": s.notes,
+        "figures": [f.name for f in s.figures],
+        "data": s.data,
+        "provenance": prov,
+    })
+    io.write_text(Path(out) / "summary.md", text)
+    return text
