@@ -86,8 +86,8 @@ def test_cli_end_to_end_writes_every_output_and_answers_its_claims(tmp_path):
     for name in ("summary.json", "summary.md", "curves.png", "iterations.png", "boundaries.png", "gradients.png"):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["claims"]) == {"fc_ordering", "fc_iteration_counts", "ce_more_robust", "relu_cheaper",
-                                      "relu_no_vanishing_gradient"}
+    # relu_no_vanishing_gradient is experiments/depth.py's (deep nets); the gradient table stays as context.
+    assert set(summary["claims"]) == {"fc_ordering", "fc_iteration_counts", "ce_more_robust", "relu_cheaper"}
     got = [(c["activation"], c["loss"]) for c in summary["data"]["cells"]]
     assert got == [("sigmoid", "l2"), ("sigmoid", "ce"), ("relu", "l2"), ("relu", "ce")]
     for cell in summary["data"]["cells"]:

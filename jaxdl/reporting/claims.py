@@ -72,7 +72,7 @@ ENTRIES = (
     _E("relu_cheaper", "000", "§2", "ReLU is more computationally efficient, as it does not need to calculate an "
        "expensive exponential.", "reason", "fc_grid"),
     _E("relu_no_vanishing_gradient", "000", "§2", "ReLU does not have a vanishing gradient.", "reason",
-       "fc_grid"),
+       "depth"),
     _E("relu_robust_loss", "000", "§2", "[ReLU's non-vanishing gradient makes] it a more robust choice of loss "
        "function.", "reason", None,
        "not testable here (ReLU is an activation, not a loss function; its testable part is "
@@ -155,7 +155,7 @@ ENTRIES = (
        "and AlexNet on the SVHN dataset.", "result", "svhn_zoo"),
     _E("resnet_skips_vanishing", "004", "Q4", "ResNet architectures [have] residual connections, which help "
        "mitigate the vanishing gradient problem and enable training of very deep networks.", "reason",
-       "svhn_zoo"),
+       "depth"),
     _E("alexnet_pioneering", "004", "Q4", "AlexNet is one of the pioneering deep convolutional architectures; "
        "LeNet-5 was one of the pioneering models for handwritten digit recognition.", "definition", None,
        "definition, not a claim (history)"),
