@@ -5,35 +5,38 @@ PY := $(VENV)/bin/python
 SCALE ?= cpu
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test results bench gpu-check lint clean
+.PHONY: help install test results bench gpu-check lint clean
+
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q 'pip==26.3'
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	@touch $@
 
-install: $(STAMP)
+install: $(STAMP)  ## create .venv and install jaxdl with its pinned dependencies
 
-test: $(STAMP)
+test: $(STAMP)  ## run the test suite (~6 min on 2 cores from a fresh clone, set-up included)
 	$(PY) -m pytest -n 2 --dist loadfile tests
 
-results: $(STAMP)
+results: $(STAMP)  ## rerun every experiment, rewrite results/ and the README claims block (SCALE=cpu|full)
 	$(PY) -m experiments --scale=$(SCALE)
 
 # torch is a baseline only: installed here, never needed by the library or the tests.
-bench: $(STAMP)
-	$(PY) -m pip install -q 'torch==2.13.0'
+bench: $(STAMP)  ## benchmarks side by side (installs the bench extra: PyTorch CPU) -> results/bench.md
+	$(PY) -m pip install -q -c constraints.txt -e '.[bench]'
 	$(PY) -m benchmarks.run
 
 # The accelerator check in one bounded run (BUILD.md, "GPU check"): the system python3 of a GPU machine,
 # no venv and nothing installed (it has no network). Writes results/bench_gpu.md and .json.
 GPU_CHECK_FLAGS ?=
-gpu-check:
+gpu-check:  ## the accelerator check, system python3, no venv -> results/bench_gpu.md
 	python3 -m benchmarks.gpu_check $(GPU_CHECK_FLAGS)
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff
 	$(VENV)/bin/ruff check .
 
-clean:
+clean:  ## remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -76,10 +76,6 @@ MODELS = {
 }
 
 
-def param_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def train_images_per_s(name: str, batch: int, steps: int, repeats: int, threads: int,
                        optimizer: str = "adam") -> list[float]:
     """Images/s of `steps` optimizer steps (jaxdl.tasks.recipe's: "adam" = AdamW with weight decay 5e-4, or

@@ -42,7 +42,16 @@ def test_save_restore_is_bitwise_with_shardings_and_metadata(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
-def test_resume_through_a_checkpoint_equals_an_uninterrupted_run(tmp_path):
+@pytest.fixture
+def xla_optimized():
+    """XLA's optimisations on (conftest turns most off): the history kept in the state and the recorded
+    metric are one value only once XLA's common-subexpression pass merges their two computations."""
+    jax.config.update("jax_disable_most_optimizations", False)
+    yield
+    jax.config.update("jax_disable_most_optimizations", True)
+
+
+def test_resume_through_a_checkpoint_equals_an_uninterrupted_run(tmp_path, xla_optimized):
     task = checkpoint.with_metric_history(counter_task(), steps=40, record_every=5, names=("loss", "acc"))
     trainer = engine.make_train(task, steps=40, chunk_steps=10, record_every=5)
     keys, hp = engine.seed_keys([0, 1, 2]), {"lr": np.array([0.1, 0.2, 0.3], np.float32)}

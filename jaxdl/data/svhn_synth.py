@@ -33,7 +33,6 @@ import numpy as np
 VERSION = 1
 SIZES = {"train": 73_257, "test": 26_032}
 IMAGE_SHAPE = (32, 32, 3)
-CLASS_NAMES = tuple(str(d) for d in range(10))
 
 FONTS = (
     "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf",

@@ -22,10 +22,8 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import optax
 
 
 def flops_per_example(apply_fn: Callable[[Any, jax.Array], Any], variables: Any, input_shape: Sequence[int],
@@ -40,23 +38,6 @@ def flops_per_example(apply_fn: Callable[[Any, jax.Array], Any], variables: Any,
     if not cost or "flops" not in cost:
         raise RuntimeError("XLA reported no FLOP count for this program on the CPU")
     return float(cost["flops"]) / batch_size
-
-
-def train_step_flops(model: nn.Module, variables: Any, input_shape: Sequence[int],
-                     batch_size: int = 8) -> float:
-    """FLOPs per example of the forward and backward pass of softmax cross-entropy w.r.t. the params
-    (train=True, so BN uses and updates batch statistics); the optimizer update is not counted.
-    `model` must return logits [B, classes]."""
-
-    def grads(variables, x):
-        def loss(params):
-            logits, _ = model.apply({**variables, "params": params}, x, train=True, mutable=["batch_stats"])
-            labels = jnp.zeros(x.shape[0], jnp.int32)
-            return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
-
-        return jax.grad(loss)(variables["params"])
-
-    return flops_per_example(grads, variables, input_shape, batch_size)
 
 
 def forward_flops(name: str, num_classes: int, input_shape: Sequence[int]) -> float:

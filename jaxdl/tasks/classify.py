@@ -193,11 +193,8 @@ def make_task(
 def one_model_at_a_time(model: nn.Module, input_shape) -> bool:
     """Whether to evaluate stacked models one at a time: on CPU when the model convolves, since a vmap
     over models turns its convolutions into grouped convolutions (3x slower for the cnn_aux CNN)."""
-    if jax.default_backend() != "cpu":
-        return False
     x = jax.ShapeDtypeStruct((1, *input_shape), jnp.float32)
-    jaxpr = jax.make_jaxpr(lambda x: model.init(jax.random.key(0), x, train=False))(x)  # init runs apply
-    return engine._convolves(jaxpr.jaxpr)
+    return engine.one_model_at_a_time(lambda x: model.init(jax.random.key(0), x, train=False), x)  # init applies
 
 
 def over_models(fn: Callable, sequential: bool) -> Callable:

@@ -151,6 +151,15 @@ def auto_group(step_convolves: bool, state_bytes: int, models_per_device: int) -
     return None if group >= models_per_device else group
 
 
+def one_model_at_a_time(fn: Callable, *example_args) -> bool:
+    """`auto_group`'s CPU rule for code that stacks models outside make_train (evaluation of stacked
+    models): True on XLA:CPU when `fn(*example_args)` (traced, not run; ShapeDtypeStructs will do)
+    convolves, since a vmap over models would turn its convolutions into grouped ones."""
+    if jax.default_backend() != "cpu":
+        return False
+    return _convolves(jax.make_jaxpr(fn)(*example_args).jaxpr)
+
+
 def _convolves(jaxpr) -> bool:
     """Whether a jaxpr (or any jaxpr nested in its equations: scans, conds, custom gradients) convolves."""
     for eqn in jaxpr.eqns:
