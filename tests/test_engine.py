@@ -1,5 +1,7 @@
 """The training engine: metrics plumbing, sharding invariance, seed independence, divergence isolation."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,7 +10,7 @@ import pytest
 from jaxdl.data.toy import make_toy
 from jaxdl.models.mlp import MLP
 from jaxdl.tasks import binary
-from jaxdl.training import engine
+from jaxdl.training import engine, program
 
 
 def counter_task():
@@ -45,9 +47,9 @@ def test_hit_step_and_records_match_closed_form():
 
 
 def test_chunk_length_divides_steps():
-    assert engine._chunk_length(10000, 1000, 10) == 1000
-    assert engine._chunk_length(300, 1000, 10) == 300
-    assert engine._chunk_length(1050, 1000, 10) == 350
+    assert program.chunk_length(10000, 1000, 10) == 1000
+    assert program.chunk_length(300, 1000, 10) == 300
+    assert program.chunk_length(1050, 1000, 10) == 350
     with pytest.raises(ValueError, match="multiple of record_every"):
         engine.make_train(counter_task(), steps=15, record_every=10)
 
@@ -190,14 +192,18 @@ def test_a_diverging_member_leaves_the_others_bit_identical():
     np.testing.assert_array_equal(mixed.metrics["x"][[0, 2]], calm.metrics["x"][[0, 2]])
 
 
-@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the rule's groups are XLA:CPU's")
 def test_auto_group_rule():
     assert engine.default_group() == engine.AUTO
-    assert engine.auto_group(True, 10**6, 8) == 1  # convolutions: one model at a time
-    assert engine.auto_group(False, 1_791_176, 5) == 2  # the dense net's Adam state
-    assert engine.auto_group(False, 272, 128) == 32  # the FC grid's tiny MLPs
-    assert engine.auto_group(False, 272, 16) is None  # the group would hold every model: plain vmap
-    assert engine.auto_group(False, 272, 1) is None
+    cpu = functools.partial(engine.auto_group, backend="cpu")
+    assert cpu(True, 10**6, 8) == 1  # convolutions: one model at a time
+    assert cpu(False, 1_791_176, 5) == 2  # the dense net's Adam state
+    assert cpu(False, 272, 128) == 32  # the FC grid's tiny MLPs
+    assert cpu(False, 272, 16) is None  # the group would hold every model: plain vmap
+    assert cpu(False, 272, 1) is None
+    gpu = functools.partial(engine.auto_group, backend="gpu")
+    assert gpu(True, 600_000, 64) is None  # a small CNN: one vmap over every seed
+    assert gpu(True, 90 << 20, 4) == 1  # ResNet-18's state: grouped convolutions would halve the speed
+    assert gpu(False, 90 << 20, 4) is None
     with pytest.raises(ValueError, match="group must be"):
         engine.make_train(counter_task(), steps=10, group=0)
 

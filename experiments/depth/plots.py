@@ -35,36 +35,34 @@ def layer_heatmaps(path, by_depth: dict, arms) -> None:
     io.save_figure(fig, path)
 
 
-def resnet_curves(path, by: dict, norms, depths) -> None:
-    """Training loss (median and IQR over seeds), plain vs residual, one panel per (norm, depth)."""
+def _plain_vs_residual(by: dict, norms, depths, key: str, ylabel: str, title: str, **axes_kw):
+    """by[norm, depth][key] (median and IQR over seeds), plain vs residual, one panel per (norm, depth)."""
     fig, axes = plt.subplots(len(norms), len(depths), figsize=(4.5 * len(depths), 3.6 * len(norms)), squeeze=False)
     for row, norm in zip(axes, norms, strict=True):
         for ax, d in zip(row, depths, strict=True):
             m = by[norm, d]
             for arm, label, color in ((0, "plain", "C3"), (1, "residual", "C0")):
-                median_band(ax, m["steps"], m["curve"][arm], label, color)
-            ax.set(title=f"{d} layers, {'BN' if norm == 'bn' else 'no BN'}", xlabel="step", ylabel="batch CE",
-                   yscale="log")
+                median_band(ax, m["steps"], m[key][arm], label, color)
+            ax.set(title=f"{d} layers, {'BN' if norm == 'bn' else 'no BN'}", xlabel="step", ylabel=ylabel, **axes_kw)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
-    fig.suptitle("Training loss, plain vs residual (median, 25-75% band over seeds)")
+    fig.suptitle(title)
     fig.tight_layout()
+    return fig, axes
+
+
+def resnet_curves(path, by: dict, norms, depths) -> None:
+    """Training loss (median and IQR over seeds), plain vs residual, one panel per (norm, depth)."""
+    fig, _ = _plain_vs_residual(by, norms, depths, "curve", "batch CE",
+                                "Training loss, plain vs residual (median, 25-75% band over seeds)", yscale="log")
     io.save_figure(fig, path)
 
 
 def resnet_ratios(path, by: dict, norms, depths) -> None:
     """log10(first / last block gradient norm) over training, plain vs residual, one panel per (norm, depth)."""
-    fig, axes = plt.subplots(len(norms), len(depths), figsize=(4.5 * len(depths), 3.6 * len(norms)), squeeze=False)
-    for row, norm in zip(axes, norms, strict=True):
-        for ax, d in zip(row, depths, strict=True):
-            m = by[norm, d]
-            for arm, label, color in ((0, "plain", "C3"), (1, "residual", "C0")):
-                median_band(ax, m["steps"], m["ratio_curve"][arm], label, color)
-            ax.axhline(0, color="k", lw=0.8)
-            ax.set(title=f"{d} layers, {'BN' if norm == 'bn' else 'no BN'}", xlabel="step",
-                   ylabel="log10 first/last block grad")
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
-    fig.suptitle("First block's gradient norm over the last block's (below 0: the early blocks' gradient is smaller)")
-    fig.tight_layout()
+    fig, axes = _plain_vs_residual(by, norms, depths, "ratio_curve", "log10 first/last block grad",
+                                   "First block's gradient norm over the last block's (below 0: the early blocks' "
+                                   "gradient is smaller)")
+    for ax in axes.flat:
+        ax.axhline(0, color="k", lw=0.8)
     io.save_figure(fig, path)

@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import flags
 
-from experiments.fc_grid import plots
+from experiments.fc_grid import plots, timing
 from jaxdl.analysis import cells, stats
 from jaxdl.data.toy import TOY_DATASETS, make_toy
 from jaxdl.experiment import config, entry
@@ -114,9 +114,9 @@ def run(cfg) -> dict:
     result = trainer(g.keys, g.hparams, data, done=lambda s: s["hit_step"] >= 0, label="fc_grid")
     # The per-activation step cost answers relu_cheaper (and only it), which needs sigmoid and ReLU.
     timed = cfg.time_models and {"sigmoid", "relu"} <= set(cfg.activation)
-    timing = binary.step_seconds(lambda a: model_of(cfg, a), cfg.loss[-1], data, cfg.activation,
-                                 models=cfg.time_models) if timed else {}
-    return {"grid": result, "step_seconds": timing}
+    seconds = timing.step_seconds(lambda a: model_of(cfg, a), cfg.loss[-1], data, cfg.activation,
+                                  models=cfg.time_models) if timed else {}
+    return {"grid": result, "step_seconds": seconds}
 
 
 def analyse(cfg, out: dict) -> Summary:

@@ -42,6 +42,7 @@ overfitting after epoch 10 nor a test gain from early stopping is resolved at 8 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import jax.numpy as jnp
 import numpy as np
@@ -101,7 +102,23 @@ def build_model(num_classes: int = 10):
     return get_model("mlp", num_classes)
 
 
-def train_program(model, cfg: Config, data, optimizer: str, lrs, batch_size: int) -> engine.Result:
+@dataclasses.dataclass
+class Program:
+    """One engine call of the sweep: lrs x seeds (lr-major) at one optimizer and batch size."""
+
+    optimizer: str
+    batch_size: int
+    lrs: tuple[float, ...]
+    result: engine.Result
+    steps_per_epoch: int
+    evaluate: Callable  # the task's evaluation of stacked models (classify.make_task)
+
+    @property
+    def name(self) -> str:
+        return f"{self.optimizer} b{self.batch_size}"
+
+
+def train_program(model, cfg: Config, data, optimizer: str, lrs, batch_size: int) -> Program:
     """lrs x seeds (lr-major) at one batch size and optimizer, every step recorded, evaluated every epoch."""
     num_train = int(data["train"][1].shape[0])
     spe = num_train // batch_size
@@ -113,8 +130,7 @@ def train_program(model, cfg: Config, data, optimizer: str, lrs, batch_size: int
                                 group=cfg.engine_group(engine.default_group()))
     g = grid.Grid(cfg.seed_ids, lr=lrs)
     result = trainer(g.keys, g.hparams, data, label=f"{optimizer} batch {batch_size}")
-    result.evaluate, result.steps_per_epoch = task.evaluate, spe
-    return result
+    return Program(optimizer, batch_size, tuple(lrs), result, spe, task.evaluate)
 
 
 def run(cfg: Config) -> dict:
@@ -128,28 +144,26 @@ def run(cfg: Config) -> dict:
         raise RuntimeError(f"the dense net has {params:,} parameters, not the seed's {ARCHITECTURE_PARAMS:,}")
     data = {"train": (jnp.asarray(train.images), jnp.asarray(train.labels)),
             "eval": (jnp.asarray(val.images), jnp.asarray(val.labels))}
-    runs = {f"{cfg.optimizer} b{b}": train_program(model, cfg, data, cfg.optimizer, cfg.lr, b) for b in cfg.batch_size}
-    for name, lrs in (("sgd", cfg.sgd_lr), ("momentum", cfg.momentum_lr)):
-        runs[f"{name} b{cfg.compare_batch}"] = train_program(model, cfg, data, name, lrs, cfg.compare_batch)
+    sweep = [(cfg.optimizer, cfg.lr, b) for b in cfg.batch_size] + [
+        (name, lrs, cfg.compare_batch) for name, lrs in (("sgd", cfg.sgd_lr), ("momentum", cfg.momentum_lr))]
+    programs = {p.name: p for p in (train_program(model, cfg, data, *args) for args in sweep)}
     # Every choice is made on validation (analyse); the test split is read only now, for every model.
     test = cfg.load(cfg.dataset, "test", size=cfg.test_size or None)
     x, y = jnp.asarray(test.images), jnp.asarray(test.labels)
-    evaluate = next(iter(runs.values())).evaluate  # one network: one compiled evaluation
+    evaluate = next(iter(programs.values())).evaluate  # one network: one compiled evaluation
     tests = {k: {"best": np.asarray(evaluate(r.state["best_params"], r.state["best_extra"], x, y)[1], np.float64),
                  "last": np.asarray(evaluate(r.state["params"], r.state["extra"], x, y)[1], np.float64)}
-             for k, r in runs.items()}
+             for k, r in ((k, p.result) for k, p in programs.items())}
     memory = tuning.step_memory(model, [b for b in cfg.memory_batch_sizes if b <= len(train)], data)
-    return {**runs, "test": tests, "memory": memory, "params": params,
+    return {"programs": programs, "test": tests, "memory": memory, "params": params,
             "sizes": {"train": len(train), "validation": len(val), "test": len(test),
                       "train_metadata": train.metadata(), "test_metadata": test.metadata()}}
 
 
 def analyse(cfg: Config, out: dict) -> summary.Summary:
-    n, names = cfg.seeds, [k for k in out if " b" in k]
-    ps = {k: tuning.program_stats(out[k], out["test"][k], cfg.epochs, cfg.target_acc) for k in names}
-    lrs_of = {f"{cfg.optimizer} b{b}": cfg.lr for b in cfg.batch_size} | {
-        f"sgd b{cfg.compare_batch}": cfg.sgd_lr, f"momentum b{cfg.compare_batch}": cfg.momentum_lr}
-    rows_of = {k: tuning.config_rows(k, ps[k], lrs_of[k], n) for k in names}
+    n, programs = cfg.seeds, out["programs"]
+    ps = {k: tuning.program_stats(p, out["test"][k], cfg.epochs, cfg.target_acc) for k, p in programs.items()}
+    rows_of = {k: tuning.config_rows(p, ps[k], n) for k, p in programs.items()}
     rows = [r for b in cfg.batch_size for r in rows_of[f"{cfg.optimizer} b{b}"]]
     chosen = tuning.chosen_configs(rows, cfg.top, cfg.optimizer, KERAS_DEFAULT,
                                    "Keras default (Adam 1e-3, batch 32)")

@@ -62,11 +62,12 @@ def count_params(model, input_shape) -> int:
     return sum(leaf.size for leaf in jax.tree.leaves(variables["params"]))
 
 
-def program_stats(result, test: dict, epochs: int, target_acc: float) -> dict:
-    """Per model [M] of an engine.Result evaluated every epoch (classify, keep_best): validation curves by
+def program_stats(program, test: dict, epochs: int, target_acc: float) -> dict:
+    """Per model [M] of a Program's engine.Result evaluated every epoch (classify, keep_best): validation curves by
     epoch [M, E + 1], train loss by epoch [M, E], the early-stopping epoch and its validation accuracy, epochs
     to `target_acc` (never: epochs + 1), and test['best'], test['last'] (early-stopped, last weights)."""
-    _, val_loss, val_acc = classify.eval_curve(result, result.steps_per_epoch)
+    result = program.result
+    _, val_loss, val_acc = classify.eval_curve(result, program.steps_per_epoch)
     stop = early_stopping_epoch(val_acc)
     hit = curves.first_hit_step(np.arange(val_acc.shape[1]), val_acc, target_acc)
     m = len(stop)
@@ -77,10 +78,11 @@ def program_stats(result, test: dict, epochs: int, target_acc: float) -> dict:
             "diverged": result.diverged}
 
 
-def config_rows(name: str, p: dict, lrs, n: int) -> list[dict]:
-    """One row per lr of a program: {batch_size/optimizer, lr, per-seed slices of `p`}."""
-    return [{"program": name, "lr": lr, "batch_size": int(name.split(" b")[1]), "optimizer": name.split(" ")[0],
-             **{k: v[i * n:(i + 1) * n] for k, v in p.items() if k != "s_per_epoch"}} for i, lr in enumerate(lrs)]
+def config_rows(program, p: dict, n: int) -> list[dict]:
+    """One row per lr of a program: {batch_size/optimizer, lr, per-seed slices of its stats `p`}."""
+    return [{"program": program.name, "lr": lr, "batch_size": program.batch_size, "optimizer": program.optimizer,
+             **{k: v[i * n:(i + 1) * n] for k, v in p.items() if k != "s_per_epoch"}}
+            for i, lr in enumerate(program.lrs)]
 
 
 def pct(a) -> str:

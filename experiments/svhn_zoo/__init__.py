@@ -3,8 +3,9 @@ r"""SVHN model zoo: LeNet-5, AlexNet, VGG-16, ResNet-18/50/101 under one recipe,
 Seed 004, question 4 reports SVHN test accuracies LeNet-5 97%, VGG 96%, AlexNet 95%, ResNet-18/50/101
 88-91% from one run each, and concludes that the simplest net is best. Deep ResNets losing to LeNet-5
 usually means under-training (different, untuned schedules per model). Here every model trains with the
-same recipe (jaxdl.tasks.recipe), seeds on the engine one at a time per device (vmapped convolutions are
-grouped ones: on an H200 2x slower for ResNet-18, results/bench_gpu_2.md); the test split is read once.
+same recipe (jaxdl.tasks.recipe), seeds on the engine, grouped by the engine's rule (jaxdl.training.grouping:
+one at a time where a vmap over seeds would make the convolutions grouped ones and slower); the test split
+is read once.
 
 Protocol per model: train `steps` iterations (from --steps, --epochs or the CPU budget CPU_STEPS) for
 each seed (zoo.train_model); evaluate the final weights on the test split; report parameters, forward
@@ -127,9 +128,9 @@ class Config(classify.DataConfig, config.Common):
                               "stay float32.", choices=("auto", *recipe.DTYPES))
     record_every: int = config.field(1, "Record the training loss every this many steps.", lower=1)
     chunk_steps: int = config.field(50, "Steps per compiled chunk: a progress line and a checkpoint each.", lower=1)
-    group: int = config.field(1, "Seeds vmapped together per device; 0 = all; -1 = the engine's default. 1: a "
-                              "vmapped convolution is a grouped one (2x slower for ResNet-18 on an H200, slower "
-                              "on CPU).", lower=-1)
+    group: int = config.field(-1, "Seeds vmapped together per device; 0 = all; -1 = the engine's rule "
+                              "(jaxdl.training.grouping: one at a time for these nets on CPU, and on an "
+                              "accelerator for the nets with more than 16 MB of state).", lower=-1)
     batch_shards: int = config.field(0, "Devices that split each model's batch (data parallelism); must divide the "
                                      "device count. 0 = auto: devices / gcd(devices, seeds), so no device idles.",
                                      lower=0)
@@ -169,6 +170,13 @@ class Config(classify.DataConfig, config.Common):
 
 
 
+def _groups(rows) -> str:
+    """The engine's resolved groups, as the summary states them (e.g. "1", or "lenet5: all, resnet18: 1")."""
+    names = {r["model"]: "all" if r["group"] is None else str(r["group"]) for r in rows}
+    return next(iter(names.values())) if len(set(names.values())) == 1 else \
+        ", ".join(f"{k}: {v}" for k, v in names.items())
+
+
 def run(cfg: Config) -> dict:
     train, test = zoo.load_32x32(cfg.load, cfg.dataset, train_size=cfg.train_size, test_size=cfg.test_size)
     if cfg.batch_size > len(train):
@@ -176,7 +184,7 @@ def run(cfg: Config) -> dict:
     mesh = zoo.mesh(cfg.batch_shards, cfg.batch_size, cfg.seeds)
     rec = recipe.Recipe(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(recipe.Recipe)
                            if f.name != "peak_lr"})
-    dtype, group = recipe.compute_dtype(cfg.dtype), cfg.engine_group(1)
+    dtype, group = recipe.compute_dtype(cfg.dtype), cfg.engine_group(engine.default_group())
     rows = []
     for i, name in enumerate(cfg.models, 1):
         steps = cfg.model_steps(name, len(train))
@@ -197,7 +205,7 @@ def run(cfg: Config) -> dict:
         logging.info("gradient norms per block with and without skips: %s, %d seeds", ",".join(cfg.skip_models),
                      cfg.skip_seeds)
         grads = skips.measure(train.images[:SKIP_BATCH], train.labels[:SKIP_BATCH], cfg.skip_models, cfg.skip_seeds)
-    return {"models": rows, "skips": grads, "dtype": jnp.dtype(dtype).name, "group": "all" if group is None else group,
+    return {"models": rows, "skips": grads, "dtype": jnp.dtype(dtype).name, "group": _groups(rows),
             "mesh": {"models": mesh.shape[engine.AXIS], "batch": mesh.shape.get(engine.BATCH_AXIS, 1)},
             "compile_s": sum(r["compile_s"] for r in rows),
             "sizes": {"train": len(train), "test": len(test), "synthetic": train.synthetic,

@@ -95,10 +95,10 @@ def _restore(workdir, name, fingerprint, trainer, keys):
 
 
 def train_model(name: str, *, steps: int, rec: recipe.Recipe, train, test, seed_ids, mesh, dtype=jnp.float32,
-                group: int | None = 1, record_every: int = 2, chunk_steps: int = 50, workdir: str = "",
+                group: int | str | None = engine.AUTO, record_every: int = 2, chunk_steps: int = 50, workdir: str = "",
                 fingerprint: dict | None = None, chunk_sleep_s: float = 0.0) -> dict:
-    """Trains every seed of `name` for `steps` steps and evaluates the final weights on `test`, one seed
-    at a time (a vmap over seeds would be a grouped convolution). Returns the model's row: parameters,
+    """Trains every seed of `name` for `steps` steps (`group` seeds vmapped together: the engine's rule by
+    default) and evaluates the final weights on `test`. Returns the model's row: parameters,
     forward FLOPs per image, test accuracy per seed, loss history [seeds, records], weights' hashes,
     divergences, train seconds (compile and model init excluded), images/s, and the MFU on a GPU."""
     model, task = recipe.make_task(name, rec, steps=steps, train=(train.images, train.labels),
@@ -155,7 +155,7 @@ def train_model(name: str, *, steps: int, rec: recipe.Recipe, train, test, seed_
         "test_acc": {**stats.mean_std(test_acc), "per_seed": test_acc}, "test_loss_per_seed": test_loss,
         "loss_history": history.tolist(), "params_sha256": hashes,
         "diverged": int(np.sum(np.asarray(diverged_at) >= 0)), "train_s": train_s, "compile_s": compile_s,
-        "images_per_s": images_per_s,
+        "images_per_s": images_per_s, "group": trainer.group if start < steps else "none (resumed finished)",
     }
     peak, _ = peaks.peak_bf16(jax.devices()[0].device_kind)
     if jax.default_backend() == "gpu" and peak and images_per_s:

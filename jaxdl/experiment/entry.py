@@ -37,13 +37,23 @@ FLAGS = flags.FLAGS
 
 
 def engine_results(result: Any) -> list:
-    """Every engine.Result in `result` (itself, or the values of a dict/list/tuple, one level deep)."""
+    """Every engine.Result in `result`: itself, or found in its dicts, lists, tuples and dataclasses (e.g.
+    mnist_dense's Programs), up to three levels deep."""
+    import dataclasses
+
     from jaxdl.training import engine
 
-    if isinstance(result, engine.Result):
-        return [result]
-    values = result.values() if isinstance(result, dict) else result if isinstance(result, (list, tuple)) else []
-    return [r for r in values if isinstance(r, engine.Result)]
+    def find(x, depth):
+        if isinstance(x, engine.Result):
+            return [x]
+        if depth == 0:
+            return []
+        if dataclasses.is_dataclass(x) and not isinstance(x, type):
+            x = [getattr(x, f.name) for f in dataclasses.fields(x)]
+        values = x.values() if isinstance(x, dict) else x if isinstance(x, (list, tuple)) else []
+        return [r for v in values for r in find(v, depth - 1)]
+
+    return find(result, 3)
 
 
 def timings(result: Any, wall_s: float) -> dict:

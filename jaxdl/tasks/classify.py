@@ -80,18 +80,114 @@ def make_task(
     `evaluate` (stacked models [M]) runs one model at a time on CPU when the model convolves
     (`one_model_at_a_time`), all at once otherwise.
     """
-    steps_per_epoch = batching.steps_per_epoch(num_train, batch_size)
+    c = _Classifier(model, tx, num_train, batch_size, input_shape, mean, std, eval_every, eval_batch_size,
+                    crop_pad, objective, keep_best, batch_sharding, steps)
+    return engine.Task(init=c.init, step=c.step, describe=c.describe, evaluate=c.stacked_evaluate)
 
-    def forward(params, extra, x, train):
+
+@dataclasses.dataclass(frozen=True)
+class _Classifier:
+    """make_task's arguments and the task's functions over them, in the order a step uses them."""
+
+    model: nn.Module
+    tx: optax.GradientTransformation
+    num_train: int
+    batch_size: int
+    input_shape: tuple[int, ...]
+    mean: Any
+    std: Any
+    eval_every: int | None
+    eval_batch_size: int
+    crop_pad: int
+    objective: Objective
+    keep_best: bool
+    batch_sharding: jax.sharding.Sharding | None
+    steps: int | None
+    # Built on first use: deciding whether the model convolves traces it, seconds for a ResNet-101 that
+    # may never need it.
+    _stacked: list = dataclasses.field(default_factory=list, compare=False)
+
+    def init(self, key, hp):
+        x = jnp.zeros((1, *self.input_shape), jnp.float32)
+        params, extra = _split_variables(self.model.init(jax.random.fold_in(key, 0), x, train=False))
+        opt_state = self.tx.init(params)
+        if "lr" in hp:
+            opt_state = optim.with_lr(opt_state, hp["lr"])
+        state = {"params": params, "extra": extra, "opt_state": opt_state, "key": key, "hp": hp,
+                 "perm": jnp.arange(self.num_train, dtype=jnp.int32)}
+        if self.eval_every is not None:  # NaN until the first evaluation, which step 0 runs
+            state |= {"eval_loss": jnp.float32(jnp.nan), "eval_acc": jnp.float32(jnp.nan)}
+            if self.steps is not None:  # -1 = not evaluated yet: NaN would read as divergence to the engine's guard
+                state |= {"final_eval_loss": jnp.float32(-1), "final_eval_acc": jnp.float32(-1)}
+        if self.keep_best:
+            state |= {"best_params": params, "best_extra": extra, "best_eval_acc": jnp.float32(-1),
+                      "best_step": jnp.int32(-1)}
+        return state
+
+    def step(self, state, data, t):
+        state = self.maybe_evaluate(state, data, t)
+        images, labels, perm = self.batch(state, data, t)
+        crop_key = jax.random.fold_in(jax.random.fold_in(state["key"], 2), t)
+        x = batching.prepare(crop_key, images, self.mean, self.std, crop_pad=self.crop_pad)
+
+        def loss_fn(params):
+            outputs, extra = self.forward(params, state["extra"], x, train=True)
+            loss, logits = self.objective(outputs, images, labels, state["hp"])
+            return loss, (logits, extra)
+
+        (loss, (logits, extra)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
+        updates, opt_state = self.tx.update(grads, state["opt_state"], state["params"])
+        params = optax.apply_updates(state["params"], updates)
+        metrics = {"loss": loss, "acc": jnp.mean(jnp.argmax(logits, -1) == labels)}
+        if self.eval_every is not None:
+            metrics |= {"eval_loss": state["eval_loss"], "eval_acc": state["eval_acc"]}
+        state = {**state, "params": params, "extra": extra, "opt_state": opt_state, "perm": perm}
+        return self.maybe_evaluate(state, data, t, final=True), metrics
+
+    def batch(self, state, data, t):
+        """Step t's (images, labels) and the epoch's permutation (redrawn when t starts an epoch)."""
+        steps_per_epoch = batching.steps_per_epoch(self.num_train, self.batch_size)
+        epoch, i = t // steps_per_epoch, t % steps_per_epoch
+        draw = lambda: batching.epoch_permutation(jax.random.fold_in(state["key"], 1), epoch, self.num_train)
+        perm = jax.lax.cond(i == 0, draw, lambda: state["perm"])
+        images, labels = batching.get_batch(*data["train"], perm, i, self.batch_size)
+        if self.batch_sharding is not None:
+            images, labels = (jax.lax.with_sharding_constraint(a, self.batch_sharding) for a in (images, labels))
+        return images, labels, perm
+
+    def forward(self, params, extra, x, train):
         variables = {"params": params, **extra}
         if train and extra:
-            return model.apply(variables, x, train=True, mutable=list(extra))
-        return model.apply(variables, x, train=train), extra
+            return self.model.apply(variables, x, train=True, mutable=list(extra))
+        return self.model.apply(variables, x, train=train), extra
 
-    def evaluate(params, extra, images, labels):
+    def maybe_evaluate(self, state, data, t, final=False):
+        """Evaluates before update t when t % eval_every == 0; with `final`, after the last update."""
+        if self.eval_every is None or (final and self.steps is None):
+            return state
+        prefix = "final_" if final else ""
+
+        def run(state):
+            loss, acc = self.evaluate(state["params"], state["extra"], *data["eval"])
+            state = {**state, prefix + "eval_loss": loss, prefix + "eval_acc": acc}
+            return self.keep_if_best(state, acc, t + final) if self.keep_best else state
+
+        due = (t == self.steps - 1) if final else (t % self.eval_every == 0)
+        return jax.lax.cond(due, run, lambda s: s, state)
+
+    @staticmethod
+    def keep_if_best(state, acc, step):
+        better = acc > state["best_eval_acc"]
+        pick = lambda new, old: jax.tree.map(lambda a, b: jnp.where(better, a, b), new, old)
+        return state | {"best_params": pick(state["params"], state["best_params"]),
+                        "best_extra": pick(state["extra"], state["best_extra"]),
+                        "best_eval_acc": jnp.where(better, acc, state["best_eval_acc"]),
+                        "best_step": jnp.where(better, step, state["best_step"])}
+
+    def evaluate(self, params, extra, images, labels):
         """Mean loss and accuracy over eval images [E, ...] in batches (the remainder included)."""
         n = images.shape[0]
-        size = min(eval_batch_size, n)
+        size = min(self.eval_batch_size, n)
         batches = -(-n // size)
         pad = batches * size - n
         x = jnp.pad(images, ((0, pad),) + ((0, 0),) * (images.ndim - 1)).reshape(batches, size, *images.shape[1:])
@@ -100,94 +196,25 @@ def make_task(
 
         def one(batch):
             xb, yb, vb = batch
-            outputs, _ = forward(params, extra, batching.normalize(xb, mean, std), train=False)
-            _, logits = objective(outputs, xb, yb, {})
+            outputs, _ = self.forward(params, extra, batching.normalize(xb, self.mean, self.std), train=False)
+            _, logits = self.objective(outputs, xb, yb, {})
             ce = optax.softmax_cross_entropy_with_integer_labels(logits, yb)
             return jnp.sum(ce * vb), jnp.sum((jnp.argmax(logits, -1) == yb) * vb)
 
         ce_sum, correct = jax.lax.map(one, (x, y, valid))
         return jnp.sum(ce_sum) / n, jnp.sum(correct) / n
 
-    def init(key, hp):
-        variables = model.init(jax.random.fold_in(key, 0), jnp.zeros((1, *input_shape), jnp.float32), train=False)
-        params, extra = _split_variables(variables)
-        opt_state = tx.init(params)
-        if "lr" in hp:
-            opt_state = optim.with_lr(opt_state, hp["lr"])
-        state = {
-            "params": params, "extra": extra, "opt_state": opt_state, "key": key, "hp": hp,
-            "perm": jnp.arange(num_train, dtype=jnp.int32),
-        }
-        if eval_every is not None:  # NaN until the first evaluation, which step 0 runs
-            state |= {"eval_loss": jnp.float32(jnp.nan), "eval_acc": jnp.float32(jnp.nan)}
-            if steps is not None:  # -1 = not evaluated yet: NaN would read as divergence to the engine's guard
-                state |= {"final_eval_loss": jnp.float32(-1), "final_eval_acc": jnp.float32(-1)}
-        if keep_best:
-            state |= {"best_params": params, "best_extra": extra, "best_eval_acc": jnp.float32(-1),
-                      "best_step": jnp.int32(-1)}
-        return state
-
-    def maybe_evaluate(state, data, t, final=False):
-        """Evaluates before update t when t % eval_every == 0; with `final`, after the last update."""
-        if eval_every is None or (final and steps is None):
-            return state
-        prefix = "final_" if final else ""
-
-        def run(state):
-            loss, acc = evaluate(state["params"], state["extra"], *data["eval"])
-            state = {**state, prefix + "eval_loss": loss, prefix + "eval_acc": acc}
-            if keep_best:
-                better = acc > state["best_eval_acc"]
-                pick = lambda new, old: jax.tree.map(lambda a, b: jnp.where(better, a, b), new, old)
-                state |= {"best_params": pick(state["params"], state["best_params"]),
-                          "best_extra": pick(state["extra"], state["best_extra"]),
-                          "best_eval_acc": jnp.where(better, acc, state["best_eval_acc"]),
-                          "best_step": jnp.where(better, t + final, state["best_step"])}
-            return state
-
-        return jax.lax.cond((t == steps - 1) if final else (t % eval_every == 0), run, lambda s: s, state)
-
-    def step(state, data, t):
-        state = maybe_evaluate(state, data, t)
-        epoch, i = t // steps_per_epoch, t % steps_per_epoch
-        perm = jax.lax.cond(i == 0, lambda: batching.epoch_permutation(jax.random.fold_in(state["key"], 1), epoch,
-                                                                      num_train), lambda: state["perm"])
-        images, labels = batching.get_batch(*data["train"], perm, i, batch_size)
-        if batch_sharding is not None:
-            images, labels = (jax.lax.with_sharding_constraint(a, batch_sharding) for a in (images, labels))
-        crop_key = jax.random.fold_in(jax.random.fold_in(state["key"], 2), t)
-        x = batching.prepare(crop_key, images, mean, std, crop_pad=crop_pad)
-
-        def loss_fn(params):
-            outputs, extra = forward(params, state["extra"], x, train=True)
-            loss, logits = objective(outputs, images, labels, state["hp"])
-            return loss, (logits, extra)
-
-        (loss, (logits, extra)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
-        updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
-        params = optax.apply_updates(state["params"], updates)
-        metrics = {"loss": loss, "acc": jnp.mean(jnp.argmax(logits, -1) == labels)}
-        if eval_every is not None:
-            metrics |= {"eval_loss": state["eval_loss"], "eval_acc": state["eval_acc"]}
-        state = {**state, "params": params, "extra": extra, "opt_state": opt_state, "perm": perm}
-        return maybe_evaluate(state, data, t, final=True), metrics
-
-    def describe(metrics):
-        if eval_every is None:
+    def describe(self, metrics):
+        if self.eval_every is None:
             loss, acc = np.nanmedian(metrics["loss"]), 100 * np.nanmedian(metrics["acc"])
             return f"[median batch loss {loss:.3f}, acc {acc:.0f}%]"
         return f"[median eval acc {100 * np.nanmedian(metrics['eval_acc']):.1f}%]"
 
-    # Evaluation of stacked models [M] after training (e.g. the test set, touched once). Built on first
-    # use: deciding whether the model convolves traces it, seconds for a ResNet-101 that may never need it.
-    built = []
-
-    def stacked_evaluate(params, extra, images, labels):
-        if not built:
-            built.append(over_models(evaluate, one_model_at_a_time(model, input_shape)))
-        return built[0](params, extra, images, labels)
-
-    return engine.Task(init=init, step=step, describe=describe, evaluate=stacked_evaluate)
+    def stacked_evaluate(self, params, extra, images, labels):
+        """`evaluate` over stacked models [M] after training (e.g. the test set, touched once)."""
+        if not self._stacked:
+            self._stacked.append(over_models(self.evaluate, one_model_at_a_time(self.model, self.input_shape)))
+        return self._stacked[0](params, extra, images, labels)
 
 
 def one_model_at_a_time(model: nn.Module, input_shape) -> bool:

@@ -117,9 +117,11 @@ def make_task(model_name: str, recipe: Recipe, *, steps: int, train, eval_size: 
     images, _ = train
     if recipe.standardize not in STANDARDIZE:
         raise ValueError(f"unknown standardize {recipe.standardize!r}; choose one of {', '.join(STANDARDIZE)}")
-    kw = {"zero_init_last_bn": recipe.zero_init_residual} if model_name.startswith("resnet") else {}
+    model = get_model(model_name, num_classes, dtype=dtype)
+    if hasattr(model, "zero_init_last_bn"):  # nets with residual blocks: the recipe's choice for them
+        model = model.clone(zero_init_last_bn=recipe.zero_init_residual)
     # On CPU every convolution runs as scan_conv's, whose gradients stay fast inside the engine's scan.
-    model = scan_conv.wrap_for_backend(get_model(model_name, num_classes, dtype=dtype, **kw))
+    model = scan_conv.wrap_for_backend(model)
     mean, std = batching.channel_stats(images) if recipe.standardize == "channel" else (None, None)
     task = classify.make_task(
         model, optimizer(recipe, steps), num_train=len(images), batch_size=recipe.batch_size,

@@ -34,7 +34,6 @@ model k (to float rounding of batched vs unbatched kernels; tested).
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -46,11 +45,14 @@ from absl import logging
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from jaxdl.training import distributed
+from jaxdl.training import distributed, grouping
+from jaxdl.training.grouping import AUTO, auto_group, default_group, one_model_at_a_time
+from jaxdl.training.mesh import AXIS, BATCH_AXIS, batch_sharding, device_mesh, layout, pad_models, padded_count
+from jaxdl.training.program import CHOICE, ChunkProgram, chunk_length
 
-AXIS = "models"
-BATCH_AXIS = "batch"
-CHOICE = "choice"  # the task-state entry holding a task's categorical hyperparameters (Task.categorical)
+# The engine's public API; the names from grouping, mesh and program are re-exported for its users.
+__all__ = ["AUTO", "AXIS", "BATCH_AXIS", "CHOICE", "Result", "Task", "Trainer", "auto_group", "batch_sharding",
+           "default_group", "device_mesh", "make_train", "one_model_at_a_time", "seed_keys"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,122 +102,34 @@ class Result:
         return np.where(self.diverged, self.diverged_at // self.guard_every * self.guard_every, -1)
 
 
-def device_mesh(devices=None, batch_shards: int = 1) -> jax.sharding.Mesh:
-    """A mesh over all devices (all processes' devices in a multi-host run): 1-D over "models", or with
-    `batch_shards` > 1 a 2-D ("models", "batch") mesh whose "batch" axis splits each model's batch over
-    that many devices (data parallelism, for models too big or too few to fill every device alone)."""
-    devices = jax.devices() if devices is None else devices
-    if batch_shards == 1:
-        return jax.make_mesh((len(devices),), (AXIS,), devices=devices)
-    if batch_shards < 1 or len(devices) % batch_shards:
-        raise ValueError(f"batch_shards={batch_shards} must be >= 1 and divide the {len(devices)} devices")
-    auto = jax.sharding.AxisType.Auto  # "batch" is left to the compiler (GSPMD), "models" is manual
-    return jax.make_mesh((len(devices) // batch_shards, batch_shards), (AXIS, BATCH_AXIS), devices=devices,
-                         axis_types=(auto, auto))
-
-
-def batch_sharding(mesh: jax.sharding.Mesh) -> NamedSharding | None:
-    """The sharding a task gives its per-step batch (leading axis) so that the mesh's "batch" axis
-    splits it; None for a 1-D mesh. Gradients and batch statistics are then reduced across that axis
-    by the compiler (all-reduce), so a data-parallel model trains like one on a single device."""
-    return NamedSharding(mesh, P(BATCH_AXIS)) if BATCH_AXIS in mesh.axis_names else None
-
-
-AUTO = "auto"
-# The group rule on XLA:CPU, measured with benchmarks/{fc,mnist,cnn}_bench.py (BUILD.md): a vmapped
-# group's states should stay within about this many bytes, and groups beyond this size stopped paying.
-_CPU_GROUP_STATE_BYTES = 4 << 20
-_CPU_GROUP_MAX = 32
-
-
-def default_group() -> str:
-    """What to pass as `group` for the engine's choice: "auto" (make_train's default), resolved per
-    workload by `auto_group` when the trainer first sees its state."""
-    return AUTO
-
-
-def auto_group(step_convolves: bool, state_bytes: int, models_per_device: int) -> int | None:
-    """Models vmapped together per device (None = all), from what the engine knows of a workload.
-
-    Elsewhere than XLA:CPU one vmap over the device's models keeps the chip busy. On XLA:CPU, a step
-    with a convolution runs one model at a time (vmapped convolutions become grouped convolutions, 3x
-    slower for the cnn_aux CNN); other models run in the largest power-of-two group whose states fit in
-    `_CPU_GROUP_STATE_BYTES`, at most `_CPU_GROUP_MAX` (2 for the dense net's 1.8 MB Adam state, 32 for
-    the FC grid's tiny MLPs)."""
-    if jax.default_backend() != "cpu" or models_per_device <= 1:
-        return None
-    if step_convolves:
-        return 1
-    fit = min(_CPU_GROUP_MAX, max(1, _CPU_GROUP_STATE_BYTES // max(state_bytes, 1)))
-    group = 1 << (fit.bit_length() - 1)
-    return None if group >= models_per_device else group
-
-
-def one_model_at_a_time(fn: Callable, *example_args) -> bool:
-    """`auto_group`'s CPU rule for code that stacks models outside make_train (evaluation of stacked
-    models): True on XLA:CPU when `fn(*example_args)` (traced, not run; ShapeDtypeStructs will do)
-    convolves, since a vmap over models would turn its convolutions into grouped ones."""
-    if jax.default_backend() != "cpu":
-        return False
-    return _convolves(jax.make_jaxpr(fn)(*example_args).jaxpr)
-
-
-def _convolves(jaxpr) -> bool:
-    """Whether a jaxpr (or any jaxpr nested in its equations: scans, conds, custom gradients) convolves."""
-    for eqn in jaxpr.eqns:
-        if eqn.primitive.name == "conv_general_dilated":
-            return True
-        for value in eqn.params.values():
-            for sub in value if isinstance(value, (tuple, list)) else (value,):
-                sub = getattr(sub, "jaxpr", sub)
-                if hasattr(sub, "eqns") and _convolves(sub):
-                    return True
-    return False
-
-
 def seed_keys(seeds) -> jax.Array:
     """One raw PRNG key per seed id: seed k's key does not depend on which other seeds run beside it."""
     return jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds, dtype=jnp.uint32))
 
 
-def _all_finite(tree) -> jax.Array:
-    leaves = [x for x in jax.tree.leaves(tree) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)]
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.array(True)
+class _CacheHits:
+    """Counts persistent compilation cache hits in this process (a jax.monitoring listener, registered
+    when the first trainer compiles, not at import)."""
 
+    count = 0
+    _registered = False
 
-_cache_hits = [0]  # persistent compilation cache hits in this process
+    @classmethod
+    def register(cls) -> None:
+        if not cls._registered:
+            jax.monitoring.register_event_listener(cls._on_event)
+            cls._registered = True
 
-
-def _count_cache_hit(event: str, **kwargs) -> None:
-    if event == "/jax/compilation_cache/cache_hits":
-        _cache_hits[0] += 1
-
-
-jax.monitoring.register_event_listener(_count_cache_hit)
-
-
-def _pad_models(tree, count: int):
-    """Pads the model axis to `count` by repeating the last member (its results are dropped)."""
-
-    def pad(x):
-        extra = count - x.shape[0]
-        return x if extra == 0 else jnp.concatenate([x, jnp.repeat(x[-1:], extra, axis=0)])
-
-    return jax.tree.map(pad, tree)
-
-
-def _chunk_length(steps: int, chunk_steps: int, record_every: int) -> int:
-    """The largest multiple of record_every that divides steps and is <= chunk_steps (equal chunks
-    mean one compiled program)."""
-    best = record_every
-    for length in range(record_every, min(chunk_steps, steps) + 1, record_every):
-        if steps % length == 0:
-            best = length
-    return best
+    @classmethod
+    def _on_event(cls, event: str, **kwargs) -> None:
+        if event == "/jax/compilation_cache/cache_hits":
+            cls.count += 1
 
 
 class Trainer:
-    """Built by `make_train`; see the module docstring."""
+    """Built by `make_train`; see the module docstring. Drives a `ChunkProgram` from the host: places the
+    models and the data on the mesh, compiles (once per shapes), runs the chunks with progress and early
+    stop between them, and assembles the `Result`."""
 
     def __init__(self, task: Task, steps: int, chunk_steps: int, record_every: int, group, mesh,
                  guard_every: int = 100):
@@ -227,8 +141,9 @@ class Trainer:
         self.task = task
         self.steps = steps
         self.record_every = record_every
-        self.chunk = _chunk_length(steps, chunk_steps, record_every)
-        self.guard_every = _chunk_length(self.chunk, max(guard_every, record_every), record_every)
+        self.chunk = chunk_length(steps, chunk_steps, record_every)
+        self.guard_every = chunk_length(self.chunk, max(guard_every, record_every), record_every)
+        self.program = ChunkProgram(task, self.chunk, record_every, self.guard_every)
         self._group_setting = group
         self.group = None if group == AUTO else group  # resolved by `_compile` when "auto"
         self.mesh = mesh if mesh is not None else device_mesh()
@@ -236,102 +151,17 @@ class Trainer:
         self._programs = {}  # (state, data) signature -> (compiled chunk program, its group)
         self.num_devices = self.mesh.shape[AXIS]  # model shards (a "batch" axis shares each one's work)
         self._models = P(AXIS)
-        self._init = jax.jit(self._sharded(self._init_local, (P(AXIS), P(AXIS)), P(AXIS)))
+        self._init = jax.jit(self._sharded(self.program.init_local, (P(AXIS), P(AXIS)), P(AXIS)))
+        # self.group is read when the program is traced (in `_compile`, after it is resolved).
         self._run_chunk = jax.jit(
-            self._sharded(self._chunk_local, (P(AXIS), P(), P()), (P(AXIS), P(AXIS))),
+            self._sharded(lambda c, d, t: self.program.local(c, d, t, self.group), (P(AXIS), P(), P()),
+                          (P(AXIS), P(AXIS))),
             donate_argnums=0,
         )
-
-    # -- per-device programs (inside shard_map: leading axis = this device's models) --------------
 
     def _sharded(self, fn, in_specs, out_specs):
         return jax.shard_map(fn, mesh=self.mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False,
                              axis_names={AXIS})
-
-    def _init_local(self, keys, hparams):
-        def one(key, hp):
-            return {"task": self.task.init(key, hp), "diverged_at": jnp.array(-1, jnp.int32)}
-
-        return jax.vmap(one)(keys, hparams)
-
-    def _guarded_step(self, carry, data, t, fixed=None):
-        # Only the scalar metrics are checked here: selecting the whole state every step (params,
-        # optimiser state, best params) kept XLA from updating it in place and cost the dense net 1.8x
-        # per step; the state itself is checked and restored once per guard block (`guard_block` below).
-        task_state = carry["task"]
-        if fixed:  # this group's categorical values as constants: each lax.switch on them is one branch
-            task_state = {**task_state, CHOICE: {**task_state[CHOICE], **fixed}}
-        new_task, metrics = self.task.step(task_state, data, t)
-        if fixed:
-            new_task = {**new_task, CHOICE: carry["task"][CHOICE]}
-        bad = (carry["diverged_at"] < 0) & ~_all_finite(metrics)
-        return {"task": new_task, "diverged_at": jnp.where(bad, t, carry["diverged_at"])}, metrics
-
-    def _one_model_chunk(self, carry, data, t0, fixed=None):
-        intervals = self.guard_every // self.record_every  # record intervals per guard block
-
-        def record_interval(c, t_start):
-            def body(c, t):
-                return self._guarded_step(c, data, t, fixed)
-
-            c, metrics = jax.lax.scan(body, c, t_start + jnp.arange(self.record_every))
-            # Keep the first step of the interval: metrics at step t describe the model before update t.
-            return c, jax.tree.map(lambda m: m[0], metrics)
-
-        def guard_block(c, b_start):
-            """`guard_every` steps, then a member that diverged in them (or before) is put back to its
-            state at the block start: the last state known finite. Members never interact, so a
-            diverging member's non-finite steps within the block touch no other member."""
-            end, metrics = jax.lax.scan(record_interval, c, b_start + self.record_every * jnp.arange(intervals))
-            state_bad = (end["diverged_at"] < 0) & ~_all_finite(end["task"])
-            diverged_at = jnp.where(state_bad, b_start + self.guard_every - 1, end["diverged_at"])
-            frozen = diverged_at >= 0
-            task_state = jax.tree.map(lambda new, old: jnp.where(frozen, old, new), end["task"], c["task"])
-            return {"task": task_state, "diverged_at": diverged_at}, metrics
-
-        blocks = self.chunk // self.guard_every
-        carry, metrics = jax.lax.scan(guard_block, carry, t0 + self.guard_every * jnp.arange(blocks))
-        return carry, jax.tree.map(lambda m: m.reshape(blocks * intervals, *m.shape[2:]), metrics)
-
-    def _group_chunk(self, carry, data, t0):
-        """One chunk of a group of models [g, ...], vmapped. With `Task.categorical`, a `lax.switch` on
-        the group's values picks a program compiled for exactly those values (constants: XLA drops the
-        untaken branches of the step's own switches) when every member shares them, else the per-member
-        program; either way each member computes its own choice, so results do not depend on grouping."""
-        def run(fixed):
-            return jax.vmap(lambda c: self._one_model_chunk(c, data, t0, fixed))
-
-        cat = self.task.categorical
-        if not cat or self.group is None:  # one vmap over a device's models: rarely uniform
-            return run(None)(carry)
-        names = sorted(cat)
-        values = {n: carry["task"][CHOICE][n] for n in names}
-        first = {n: values[n][0] for n in names}
-        uniform = jnp.all(jnp.stack([jnp.all(values[n] == first[n]) & (first[n] >= 0) & (first[n] < cat[n])
-                                     for n in names]))
-        index = jnp.int32(0)
-        for n in names:  # mixed radix: the position of the group's values in itertools.product order
-            index = index * cat[n] + first[n].astype(jnp.int32)
-        combos = list(itertools.product(*(range(cat[n]) for n in names)))
-        branches = [lambda c, combo=combo: run({n: jnp.int32(v) for n, v in zip(names, combo, strict=True)})(c)
-                    for combo in combos] + [run(None)]
-        return jax.lax.switch(jnp.where(uniform, index, len(combos)), branches, carry)
-
-    def _chunk_local(self, carry, data, t0):
-        local_models = jax.tree.leaves(carry)[0].shape[0]
-        group = self.group
-        if group is None or group >= local_models:
-            return self._group_chunk(carry, data, t0)
-        n, rest = divmod(local_models, group)
-        head = jax.tree.map(lambda x: x[:n * group].reshape(n, group, *x.shape[1:]), carry)
-        out = jax.lax.map(lambda c: self._group_chunk(c, data, t0), head)
-        out = jax.tree.map(lambda x: x.reshape(n * group, *x.shape[2:]), out)
-        if rest:
-            tail = self._group_chunk(jax.tree.map(lambda x: x[n * group:], carry), data, t0)
-            out = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), out, tail)
-        return out
-
-    # -- host driver ------------------------------------------------------------------------------
 
     def _compile(self, state, data):
         """(chunk program, compile seconds, whether it came from the persistent compilation cache). A
@@ -344,61 +174,37 @@ class Trainer:
             self.group = self._programs[key][1]
             return self._programs[key][0], 0.0, False
         if self._group_setting == AUTO:
-            self.group = self._auto_group(state, data)
-        hits, t0 = _cache_hits[0], time.perf_counter()
+            one = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype), state["task"])
+            local = jax.tree.leaves(state)[0].shape[0] // self.num_devices
+            self.group = grouping.step_group(self.task.step, one, data, local)
+        _CacheHits.register()
+        hits, t0 = _CacheHits.count, time.perf_counter()
         lowered = self._run_chunk.lower(state, data, jnp.int32(0))
         t1 = time.perf_counter()
         run_chunk = lowered.compile()
         t2 = time.perf_counter()
-        hit = _cache_hits[0] > hits
+        hit = _CacheHits.count > hits
         self._programs[key] = run_chunk, self.group
         # Tracing and lowering are paid even on a cache hit: the cache key is a hash of the lowered program.
         logging.info("chunk program: traced and lowered in %.2fs, %s in %.2fs (group %s)", t1 - t0,
                      "loaded from the compilation cache" if hit else "compiled", t2 - t1, self.group)
         return run_chunk, t2 - t0, hit
 
-    def _auto_group(self, state, data) -> int | None:
-        local = jax.tree.leaves(state)[0].shape[0] // self.num_devices
-        if jax.default_backend() != "cpu" or local <= 1:  # no need to trace the step
-            return auto_group(False, 0, local)
-        one = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype), state["task"])
-        jaxpr = jax.make_jaxpr(self.task.step)(one, data, jnp.int32(0)).jaxpr
-        state_bytes = sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(one))
-        return auto_group(_convolves(jaxpr), state_bytes, local)
-
     def padded_count(self, models: int) -> int:
-        return -(-models // self.num_devices) * self.num_devices
+        return padded_count(models, self.num_devices)
 
     def layout(self, hparams, models: int) -> np.ndarray | None:
-        """The order of the (padded) models on the mesh: None for the given order, else `order` with model
-        order[i] at position i. With `Task.categorical`, a grid lists each choice's models in one run (e.g.
-        every lr and seed of one activation); left in order, one device would train only the costly
-        choices (sigmoid) while another finishes the cheap ones (ReLU) and waits. So every run of equal
-        choices whose length the device count divides is dealt out in equal slices, one per device,
-        each device's slices in grid order (its lax.map groups stay uniform). Fixed by the hparams alone:
-        `init`, `__call__` and a restored checkpoint agree."""
-        names = [n for n in self.task.categorical if n in hparams]
-        if not names or self.num_devices == 1:
-            return None
-        padded = self.padded_count(models)
-        codes = np.stack([np.broadcast_to(np.asarray(hparams[n]), (models,)) for n in names], 1)
-        codes = np.concatenate([codes, np.repeat(codes[-1:], padded - models, axis=0)])
-        starts = np.flatnonzero(np.r_[True, np.any(codes[1:] != codes[:-1], axis=1)])
-        ends = np.r_[starts[1:], padded]
-        if len(starts) == 1 or np.any((ends - starts) % self.num_devices):
-            return None
-        n = self.num_devices
-        return np.concatenate([np.arange(a + d * (b - a) // n, a + (d + 1) * (b - a) // n)
-                               for d in range(n) for a, b in zip(starts, ends, strict=True)])
+        """`mesh.layout` for this trainer's task and devices."""
+        return layout(self.task.categorical, hparams, models, self.num_devices)
 
     def init(self, keys, hparams):
         """Batched, sharded initial states for `keys` [M, 2] and `hparams` {name: [M]} (padded, in the
         order of `layout`)."""
         models = keys.shape[0]
-        padded = self.padded_count(models)
+        padded = padded_count(models, self.num_devices)
         order = self.layout(hparams, models)
         hparams = {k: jnp.broadcast_to(jnp.asarray(v, jnp.float32), (models,)) for k, v in hparams.items()}
-        keys, hparams = _pad_models((jnp.asarray(keys), hparams), padded)
+        keys, hparams = pad_models((jnp.asarray(keys), hparams), padded)
         if order is not None:
             keys, hparams = jax.tree.map(lambda x: x[order], (keys, hparams))
         sharding = NamedSharding(self.mesh, self._models)
@@ -431,54 +237,26 @@ class Trainer:
             raise ValueError(f"start_step {start_step} is not a chunk boundary (chunk={self.chunk})")
         order = self.layout(hparams, models)
         back = slice(None) if order is None else np.argsort(order)  # engine order -> model order
-        t_init = time.perf_counter()
-        if state is None:
-            state = self.init(keys, hparams)
-        else:  # e.g. restored from a checkpoint onto one device: lay it out as init does
-            state = jax.device_put(state, NamedSharding(self.mesh, self._models))
-        data = jax.device_put(data, NamedSharding(self.mesh, P()))
-        # Init and the data's placement run asynchronously; unawaited, they ran into the first chunk's
-        # time: 0.55 s of AlexNet's (23M parameters drawn), 2.5 of its steps.
-        state, data = jax.block_until_ready((state, data))
-        init_s = time.perf_counter() - t_init
+        state, data, init_s = self._place(keys, hparams, data, state)
         run_chunk, compile_s, cache_hit = self._compile(state, data)
         # For on_chunk callbacks that account training time.
         self.last_compile_s, self.last_init_s = compile_s, init_s
+        finished = None if done is None else jax.jit(
+            lambda s: jax.vmap(done)(s["task"]) | (s["diverged_at"] >= 0))
 
-        if done is not None:
-            all_done = jax.jit(lambda s: jax.vmap(done)(s["task"]) | (s["diverged_at"] >= 0))
-        records, steps_done, t_start = [], start_step, time.perf_counter()
-        while steps_done < self.steps:
-            state, metrics = run_chunk(state, data, jnp.int32(steps_done))
-            metrics = distributed.fetch(metrics)
-            records.append(jax.tree.map(lambda x: x[back], metrics))
-            steps_done += self.chunk
-            elapsed = time.perf_counter() - t_start
-            eta = elapsed / (steps_done - start_step) * (self.steps - steps_done)
-            summary = self.task.describe({k: v[:models, -1] for k, v in records[-1].items()}) \
-                if self.task.describe else ""
-            logging.info("%s: step %d/%d (%.0f%%), %.1fs elapsed, ETA %.1fs %s", label, steps_done,
-                         self.steps, 100 * steps_done / self.steps, elapsed, eta, summary)
-            if on_chunk is not None:
-                on_chunk(state, steps_done)
-            if (done is not None and bool(np.all(distributed.fetch(all_done(state))[back][:models]))) or (
-                    stop_early is not None and stop_early(distributed.fetch(state))):
-                logging.info("%s: stopping early at step %d: every model is done", label, steps_done)
-                break
+        def stop(state) -> bool:
+            return (finished is not None and bool(np.all(distributed.fetch(finished(state))[back][:models]))) \
+                or (stop_early is not None and stop_early(distributed.fetch(state)))
+
+        t_start = time.perf_counter()
+        state, records, steps_done = self._run_chunks(run_chunk, state, data, start_step, back, models,
+                                                      on_chunk, stop, label)
         wall_s = time.perf_counter() - t_start
-
         final = jax.tree.map(lambda x: np.asarray(x)[back][:models], distributed.fetch(state))
-        metrics = {
-            k: np.concatenate([r[k] for r in records], axis=1)[:models] if records else np.zeros((models, 0))
-            for k in (records[0] if records else {})
-        }
-        record_steps = start_step + self.record_every * np.arange(
-            (steps_done - start_step) // self.record_every
-        )
         return Result(
             state=final["task"],
-            metrics=metrics,
-            record_steps=record_steps,
+            metrics=_concat_records(records, models),
+            record_steps=start_step + self.record_every * np.arange((steps_done - start_step) // self.record_every),
             diverged_at=final["diverged_at"],
             steps_run=steps_done,
             wall_s=wall_s,
@@ -488,6 +266,48 @@ class Trainer:
             group=self.group,
             guard_every=self.guard_every,
         )
+
+    def _place(self, keys, hparams, data, state):
+        """(state, data) on the mesh, ready, and the seconds that took."""
+        t0 = time.perf_counter()
+        if state is None:
+            state = self.init(keys, hparams)
+        else:  # e.g. restored from a checkpoint onto one device: lay it out as init does
+            state = jax.device_put(state, NamedSharding(self.mesh, self._models))
+        data = jax.device_put(data, NamedSharding(self.mesh, P()))
+        # Init and the data's placement run asynchronously; unawaited, they ran into the first chunk's
+        # time: 0.55 s of AlexNet's (23M parameters drawn), 2.5 of its steps.
+        state, data = jax.block_until_ready((state, data))
+        return state, data, time.perf_counter() - t0
+
+    def _run_chunks(self, run_chunk, state, data, start_step, back, models, on_chunk, stop, label):
+        """The host loop: chunks until `self.steps` or `stop(state)`; (state, [per-chunk metrics in model
+        order], steps done)."""
+        records, steps_done, t_start = [], start_step, time.perf_counter()
+        while steps_done < self.steps:
+            state, metrics = run_chunk(state, data, jnp.int32(steps_done))
+            records.append(jax.tree.map(lambda x: x[back], distributed.fetch(metrics)))
+            steps_done += self.chunk
+            self._log_progress(label, records[-1], models, steps_done, start_step, time.perf_counter() - t_start)
+            if on_chunk is not None:
+                on_chunk(state, steps_done)
+            if stop(state):
+                logging.info("%s: stopping early at step %d: every model is done", label, steps_done)
+                break
+        return state, records, steps_done
+
+    def _log_progress(self, label, metrics, models, steps_done, start_step, elapsed):
+        eta = elapsed / (steps_done - start_step) * (self.steps - steps_done)
+        summary = self.task.describe({k: v[:models, -1] for k, v in metrics.items()}) if self.task.describe else ""
+        logging.info("%s: step %d/%d (%.0f%%), %.1fs elapsed, ETA %.1fs %s", label, steps_done, self.steps,
+                     100 * steps_done / self.steps, elapsed, eta, summary)
+
+
+def _concat_records(records: list[dict], models: int) -> dict[str, np.ndarray]:
+    """Per-chunk metrics {name: [models(+padding), records]} joined along records, padding dropped."""
+    if not records:
+        return {}
+    return {k: np.concatenate([r[k] for r in records], axis=1)[:models] for k in records[0]}
 
 
 def make_train(
