@@ -131,24 +131,33 @@ def _colours(rng: np.random.Generator, lum: np.ndarray) -> np.ndarray:
 
 
 def _chunk(seed: int, split_id: int, index: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """n images uint8 [n, 32, 32, 3] and labels int32 [n] from the generator (seed, split, index)."""
-    templates, widths = glyph_templates()
-    flat = templates.ravel()
+    """n images uint8 [n, 32, 32, 3] and labels int32 [n] from the generator (seed, split, index). The
+    stages draw from one generator in this order, which fixes every image."""
     rng = np.random.default_rng([seed, split_id, index])
-    f32 = np.float32
-
-    def uniform(lo, hi, size=n):
-        return rng.uniform(lo, hi, size).astype(f32)
-
     labels = rng.permutation(np.arange(n) % 10).astype(np.int32)
     font = rng.integers(0, len(FONTS), n)
+    px, py = _template_coordinates(rng, n)
+    mask = _digit_mask(rng, labels, font, px, py)
+    image = _paint(rng, mask)
+    image = _degrade(rng, image)
+    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8), labels
 
-    # Inverse affine map from output pixels to template pixels of the centre digit.
-    height = uniform(14.0, 27.0)
-    angle = np.deg2rad(np.clip(rng.normal(0.0, 5.0, n), -15.0, 15.0)).astype(f32)
-    shear = uniform(-0.25, 0.25)
-    aspect = np.exp(uniform(-0.15, 0.15))
-    shift_x, shift_y = uniform(-2.5, 2.5), uniform(-2.5, 2.5)
+
+_GRID = np.arange(32, dtype=np.float32) - 15.5  # output pixel centres, relative to the image centre
+
+
+def _uniform(rng: np.random.Generator, lo, hi, n: int) -> np.ndarray:
+    return rng.uniform(lo, hi, n).astype(np.float32)
+
+
+def _template_coordinates(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Template pixel coordinates (x, y) [n, 32, 32] of every output pixel: the inverse of a random affine
+    map (height, rotation, shear, aspect, shift) placing the centre digit."""
+    height = _uniform(rng, 14.0, 27.0, n)
+    angle = np.deg2rad(np.clip(rng.normal(0.0, 5.0, n), -15.0, 15.0)).astype(np.float32)
+    shear = _uniform(rng, -0.25, 0.25, n)
+    aspect = np.exp(_uniform(rng, -0.15, 0.15, n))
+    shift_x, shift_y = _uniform(rng, -2.5, 2.5, n), _uniform(rng, -2.5, 2.5, n)
     # forward = rotation @ shear @ diag(aspect, 1/aspect) * (height / 28); we need its inverse.
     cos, sin = np.cos(angle), np.sin(angle)
     a11, a12 = cos * aspect, (cos * shear - sin) / aspect
@@ -156,16 +165,21 @@ def _chunk(seed: int, split_id: int, index: int, n: int) -> tuple[np.ndarray, np
     scale = _DIGIT_HEIGHT / height
     det = a11 * a22 - a12 * a21
     i11, i12, i21, i22 = (scale * a22 / det, -scale * a12 / det, -scale * a21 / det, scale * a11 / det)
-
-    grid = np.arange(32, dtype=f32) - 15.5
-    qx = grid[None, None, :] - shift_x[:, None, None]
-    qy = grid[None, :, None] - shift_y[:, None, None]
+    qx = _GRID[None, None, :] - shift_x[:, None, None]
+    qy = _GRID[None, :, None] - shift_y[:, None, None]
     px = i11[:, None, None] * qx + i12[:, None, None] * qy + (_T - 1) / 2
     py = i21[:, None, None] * qx + i22[:, None, None] * qy + (_T - 1) / 2
+    return px, py
 
-    # The label digit plus the neighbours of a house number, same font, partly in view at the sides.
+
+def _digit_mask(rng: np.random.Generator, labels, font, px, py) -> np.ndarray:
+    """Ink [n, 32, 32] in [0, 1]: the label digit plus the neighbours of a house number (same font,
+    partly in view at the sides), with bolder or thinner strokes."""
+    n = labels.shape[0]
+    templates, widths = glyph_templates()
+    flat = templates.ravel()
     mask = _sample(flat, font * 10 + labels, px, py)
-    gap = uniform(1.0, 9.0)
+    gap = _uniform(rng, 1.0, 9.0, n)
     for side in (-1, 1):
         digit = rng.integers(0, 10, n)
         present = rng.random(n) < 0.6
@@ -174,38 +188,43 @@ def _chunk(seed: int, split_id: int, index: int, n: int) -> tuple[np.ndarray, np
         mask = np.maximum(mask, neighbour * present[:, None, None])
     # Bolder strokes (gain > 1) or thinner ones (threshold > 0), never both: clip((m * gain - t) / (1 - t)).
     bold = rng.random(n) < 0.5
-    gain = np.where(bold, uniform(1.0, 2.0), 1.0).astype(f32)
-    thin = np.where(bold, 0.0, uniform(0.0, 0.4)).astype(f32)
-    mask = np.clip((mask * gain[:, None, None] - thin[:, None, None]) / (1 - thin)[:, None, None], 0.0, 1.0)
+    gain = np.where(bold, _uniform(rng, 1.0, 2.0, n), 1.0).astype(np.float32)
+    thin = np.where(bold, 0.0, _uniform(rng, 0.0, 0.4, n)).astype(np.float32)
+    return np.clip((mask * gain[:, None, None] - thin[:, None, None]) / (1 - thin)[:, None, None], 0.0, 1.0)
 
-    # Colours: background luminance, then a foreground at a chosen contrast (rarely almost none).
-    bg_lum = uniform(0.05, 0.95)
+
+def _paint(rng: np.random.Generator, mask) -> np.ndarray:
+    """RGB [n, 32, 32, 3] in [0, 1]: a background, a plate edge or shadow in a third colour, and the ink
+    in a foreground colour at a chosen contrast (rarely almost none)."""
+    n = mask.shape[0]
+    bg_lum = _uniform(rng, 0.05, 0.95, n)
     hard = rng.random(n) < _HARD_FRACTION
-    contrast = np.where(hard, uniform(0.0, 0.04), uniform(0.12, 0.8))
+    contrast = np.where(hard, _uniform(rng, 0.0, 0.04, n), _uniform(rng, 0.12, 0.8, n))
     up_ok, down_ok = bg_lum + contrast <= 1.0, bg_lum - contrast >= 0.0
     up = np.where(up_ok & down_ok, rng.random(n) < 0.5, up_ok)
     fg_lum = np.clip(bg_lum + np.where(up, contrast, -contrast), 0.0, 1.0)
     bg, fg = _colours(rng, bg_lum), _colours(rng, fg_lum)
     image = np.broadcast_to(bg[:, None, None, :], (n, 32, 32, 3)).copy()
-
-    # A plate edge or shadow: a half-plane of a third colour, far enough out to leave the digit visible.
+    # The plate edge: a half-plane far enough out to leave the digit visible.
     edge = rng.random(n) < 0.3
-    theta = uniform(0.0, 2 * np.pi)
-    dist = uniform(9.0, 16.0)
-    signed = (np.cos(theta)[:, None, None] * grid[None, None, :]
-              + np.sin(theta)[:, None, None] * grid[None, :, None] - dist[:, None, None])
+    theta = _uniform(rng, 0.0, 2 * np.pi, n)
+    dist = _uniform(rng, 9.0, 16.0, n)
+    signed = (np.cos(theta)[:, None, None] * _GRID[None, None, :]
+              + np.sin(theta)[:, None, None] * _GRID[None, :, None] - dist[:, None, None])
     plate = np.clip(signed + 0.5, 0.0, 1.0) * edge[:, None, None]
-    third = _colours(rng, uniform(0.0, 1.0))
+    third = _colours(rng, _uniform(rng, 0.0, 1.0, n))
     image += plate[..., None] * (third - bg)[:, None, None, :]
     image += mask[..., None] * (fg - bg)[:, None, None, :]
+    return image
 
-    # Uneven lighting, blur, sensor noise.
-    gx, gy = uniform(-0.01, 0.01), uniform(-0.01, 0.01)
-    light = 1.0 + gx[:, None, None] * grid[None, None, :] + gy[:, None, None] * grid[None, :, None]
-    image *= light[..., None]
-    image = _blur(image, uniform(0.3, 1.3))
-    image += rng.standard_normal(image.shape, dtype=f32) * uniform(0.0, 0.06)[:, None, None, None]
-    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8), labels
+
+def _degrade(rng: np.random.Generator, image) -> np.ndarray:
+    """Uneven lighting, blur, sensor noise."""
+    n = image.shape[0]
+    gx, gy = _uniform(rng, -0.01, 0.01, n), _uniform(rng, -0.01, 0.01, n)
+    light = 1.0 + gx[:, None, None] * _GRID[None, None, :] + gy[:, None, None] * _GRID[None, :, None]
+    image = _blur(image * light[..., None], _uniform(rng, 0.3, 1.3, n))
+    return image + rng.standard_normal(image.shape, dtype=np.float32) * _uniform(rng, 0.0, 0.06, n)[:, None, None, None]
 
 
 def generate(num_examples: int, seed: int = 0, split: str = "train", workers: int | None = None):
