@@ -74,7 +74,8 @@ def main(argv):
     logging.info("wrote %s", results / "README.md")
     if FLAGS.front_page:
         rows = json.loads((results / "claims.json").read_text())["claims"]
-        if report.update_front_page(Path(FLAGS.front_page), rows):
+        summaries = report.load_summaries(results, report.seed_order(known))
+        if report.update_front_page(Path(FLAGS.front_page), rows, summaries):
             logging.info("updated the claims table in %s", FLAGS.front_page)
         else:
             logging.warning("%s has no %s ... %s markers: its claims table was not updated", FLAGS.front_page,

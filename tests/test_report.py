@@ -2,6 +2,7 @@
 said, experiments are found by listing experiments/ (a new one needs no change to report.py)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +117,27 @@ def test_front_page_without_markers_is_left_untouched(tmp_path):
     assert not report.update_front_page(page, [])
     assert page.read_text() == "# no markers here\n"
     assert not report.update_front_page(tmp_path / "absent.md", [])
+
+
+def test_the_front_pages_generated_blocks_equal_the_committed_results():
+    """The README's claims and experiment tables are what the generator makes of results/ (so its numbers
+    cannot drift from the results); `python -m experiments --skip_run` rewrites them."""
+    root = Path(__file__).resolve().parents[1]
+    rows = json.loads((root / "results" / "claims.json").read_text())["claims"]
+    summaries = report.load_summaries(root / "results", report.seed_order(experiments.names()))
+    text = (root / "README.md").read_text()
+    block = lambda begin, end: text.split(begin)[1].split(end)[0].strip()  # noqa: E731
+    assert block(report.CLAIMS_BEGIN, report.CLAIMS_END) == report.claims_table(rows)
+    assert block(report.EXPERIMENTS_BEGIN, report.EXPERIMENTS_END) == report.experiments_table(summaries, rows)
+
+
+def test_the_experiment_table_reads_every_number_from_the_summaries(tmp_path):
+    results = fake_results(tmp_path)
+    report.write_report(results, experiments.names(), walls={}, scale="cpu", total_wall_s=1.0)
+    rows = json.loads((results / "claims.json").read_text())["claims"]
+    summaries = report.load_summaries(results, ["fc_grid", "landscape", "xor"])
+    summaries["fc_grid"]["headline"] = "Median iterations 136."
+    table = report.experiments_table(summaries, rows).splitlines()
+    assert table[2] == ("| [fc_grid](results/README.md#fc_grid) | `python -m experiments.fc_grid` (12 s) | "
+                        "FC grid Median iterations 136. | 1 partly supported, 3 missing |")
+    assert table[4] == "| xor | `python -m experiments.xor` | no results yet | |"
