@@ -152,12 +152,12 @@ class Trainer:
         self.num_devices = self.mesh.shape[AXIS]  # model shards (a "batch" axis shares each one's work)
         self._models = P(AXIS)
         self._init = jax.jit(self._sharded(self.program.init_local, (P(AXIS), P(AXIS)), P(AXIS)))
+        self._run_chunk = jax.jit(self._sharded(self._chunk_local, (P(AXIS), P(), P()), (P(AXIS), P(AXIS))),
+                                  donate_argnums=0)
+
+    def _chunk_local(self, carry, data, t0):
         # self.group is read when the program is traced (in `_compile`, after it is resolved).
-        self._run_chunk = jax.jit(
-            self._sharded(lambda c, d, t: self.program.local(c, d, t, self.group), (P(AXIS), P(), P()),
-                          (P(AXIS), P(AXIS))),
-            donate_argnums=0,
-        )
+        return self.program.local(carry, data, t0, self.group)
 
     def _sharded(self, fn, in_specs, out_specs):
         return jax.shard_map(fn, mesh=self.mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False,
