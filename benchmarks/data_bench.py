@@ -6,18 +6,13 @@
 from __future__ import annotations
 
 import os
-import platform
 import tempfile
 import time
 
+from benchmarks import timing
 from jaxdl.data import load, svhn_synth
 from jaxdl.experiment import runtime
-
-
-def _time(fn) -> tuple[float, object]:
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
+from jaxdl.reporting.summary import Table
 
 
 def run() -> str:
@@ -26,38 +21,33 @@ def run() -> str:
     rows = []
     for split, n in svhn_synth.SIZES.items():
         cpu = time.process_time()
-        seconds, _ = _time(lambda split=split, n=n: svhn_synth.generate(n, seed=0, split=split))
-        rows.append((split, n, seconds, time.process_time() - cpu))
-    total_n = sum(r[1] for r in rows)
-    total_s = sum(r[2] for r in rows)
-    total_cpu = sum(r[3] for r in rows)
-    lines = [
-        "## Data: svhn_synth generation (SYNTHETIC SVHN stand-in)",
-        "",
-        f"{cores} CPU cores ({platform.processor() or platform.machine()}), numpy, {cores} threads; "
-        f"no cache involved; 1-minute load average {os.getloadavg()[0]:.1f} at the end (CPU seconds "
-        "are the less load-sensitive number).",
-        "",
-        "| split | images | wall s | CPU s | images/s (wall) |",
-        "|---|---:|---:|---:|---:|",
-        *(f"| {s} | {n:,} | {t:.1f} | {c:.1f} | {n / t:,.0f} |" for s, n, t, c in rows),
-        f"| **total** | {total_n:,} | {total_s:.1f} | {total_cpu:.1f} | {total_n / total_s:,.0f} |",
-        "",
-        "### Loading the offline sets (first build, then from the .npz cache)",
-        "",
-        "| dataset | split | images | build s | cached s |",
-        "|---|---|---:|---:|---:|",
-    ]
+        seconds, _ = timing.timed(lambda split=split, n=n: svhn_synth.generate(n, seed=0, split=split))
+        rows.append((split, n, seconds, time.process_time() - cpu, n / seconds))
+    total_n, total_s, total_cpu = (sum(r[i] for r in rows) for i in (1, 2, 3))
+    rows.append(("**total**", total_n, total_s, total_cpu, total_n / total_s))
+    loads = []
     with tempfile.TemporaryDirectory() as cache_dir:
         for name in ("digits", "mnist5k", "fashion_mnist"):
             try:
-                build, ds = _time(lambda name=name: load(name, "train", cache_dir=cache_dir))
+                build, ds = timing.timed(lambda name=name: load(name, "train", cache_dir=cache_dir))
             except (FileNotFoundError, ValueError) as err:
-                lines.append(f"| {name} | train | - | unavailable: {str(err).splitlines()[0][:60]} | - |")
+                loads.append((name, "train", "-", f"unavailable: {str(err).splitlines()[0][:60]}", "-"))
                 continue
-            cached, _ = _time(lambda name=name: load(name, "train", cache_dir=cache_dir))
-            lines.append(f"| {name} | train | {len(ds):,} | {build:.2f} | {cached:.2f} |")
-    return "\n".join(lines) + "\n"
+            cached, _ = timing.timed(lambda name=name: load(name, "train", cache_dir=cache_dir))
+            loads.append((name, "train", len(ds), build, cached))
+    lines = [
+        "## Data: svhn_synth generation (SYNTHETIC SVHN stand-in)",
+        "",
+        f"{timing.cpu_text()}, numpy, {cores} threads; no cache involved; 1-minute load average "
+        f"{os.getloadavg()[0]:.1f} at the end (CPU seconds are the less load-sensitive number).",
+        "",
+        *Table("", ("split", "images", "wall s", "CPU s", "images/s (wall)"), rows,
+               (None, ",", ".1f", ".1f", ",.0f")).markdown(),
+        *Table("Loading the offline sets (first build, then from the .npz cache)",
+               ("dataset", "split", "images", "build s", "cached s"), loads,
+               (None, None, ",", ".2f", ".2f")).markdown(),
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,72 +1,50 @@
 """FC-grid throughput: the engine vs plain vmap vs one-model-at-a-time JAX vs PyTorch (per-model loop and
 batched bmm), and the engine's share of this machine's measured matmul peak.
 
-Workload (identical for every contender): M two-layer MLPs 2-16-1 (ReLU hidden, sigmoid-CE output),
-full-batch SGD at lr 0.5 on the same 200 XOR points, S steps. Unit: model-steps per second, compile or
-warm-up excluded, median of `repeats` runs; the JAX contenders are interleaved within each repeat (the
-machine is shared: load hits them alike), PyTorch runs after them.
+Workload (benchmarks/workloads.py, identical for every contender): M two-layer MLPs 2-16-1 (ReLU hidden,
+sigmoid-CE output), full-batch SGD at lr 0.5 on the same 200 XOR points, S steps. Unit: model-steps per
+second, compile or warm-up excluded, median of `repeats` runs; the JAX contenders are interleaved within
+each repeat (the machine is shared: load hits them alike), PyTorch runs after them.
 
     python -m benchmarks.fc_bench            # prints the markdown section
 """
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxdl.data.toy import make_toy
+from benchmarks import timing, workloads
+from benchmarks.workloads import FC_HIDDEN as HIDDEN
+from benchmarks.workloads import FC_LR as LR
+from benchmarks.workloads import FC_POINTS as POINTS
 from jaxdl.experiment import runtime
-from jaxdl.models.mlp import MLP
-from jaxdl.tasks import binary
+from jaxdl.reporting.summary import Table
 from jaxdl.training import engine
 
-MODELS, STEPS, HIDDEN, POINTS, LR = 256, 2000, 16, 200, 0.5
-
-
-def _data():
-    x, y = make_toy("xor", POINTS, seed=0)
-    return x, y.astype(np.float32)
-
-
-def _median_rate(fn, model_steps: int, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return model_steps / statistics.median(times)
-
-
-def _task(batched: bool = True):
-    return binary.make_task(MLP(features=(HIDDEN, 1), activation="relu"), "ce", "sgd", input_dim=2, batched=batched)
-
-
+MODELS, STEPS = 256, 2000
 ONE_AT_A_TIME_MODELS = 8  # enough to time; the rate is per model-step
+PLAIN = "(a) plain jax.vmap of the jit'd scan over all models, 1 device, no engine"
+ONE = "(b) JAX, same model, one model at a time (jit'd scan per model)"
 
 
 def jax_contenders() -> dict[str, tuple]:
-    """name -> (compiled function training its models once, model-steps per call)."""
-    x, y = _data()
-    task, data = _task(), (jnp.asarray(x), jnp.asarray(y))
-    keys, hp = engine.seed_keys(np.arange(MODELS)), {"lr": np.full(MODELS, LR, np.float32)}
+    """name -> (function training its models once, model-steps per call); the engine's default first."""
+    x, y = workloads.fc_data()
+    task, data = workloads.fc_task(), (jnp.asarray(x), jnp.asarray(y))
+    keys, hp = engine.seed_keys(np.arange(MODELS)), workloads.fc_hparams(MODELS)
     devices = len(jax.devices())
     fns = {}
     for name, group in ((f"engine default, {devices} device(s), group auto", engine.AUTO),
                         *((f"engine, {devices} device(s), group={g}", g) for g in (None, 64, 32, 16, 1))):
-        trainer = engine.make_train(task, steps=STEPS, chunk_steps=STEPS, record_every=100, group=group)
+        trainer = workloads.one_chunk(task, STEPS, group=group, record_every=100)
         fns[name] = (lambda trainer=trainer: trainer(keys, hp, data), MODELS * STEPS)
-
     # The naive programs vmap (or loop over) the per-model step as written, without binary's group rule.
-    naive = _task(batched=False)
+    scan = workloads.scan_train(workloads.fc_task(batched=False), data, STEPS)
 
     def train_one(key):
-        state = naive.init(key, {"lr": jnp.float32(LR)})
-        state, _ = jax.lax.scan(lambda s, t: (naive.step(s, data, t)[0], None), state, jnp.arange(STEPS))
-        return state["hit_step"]
+        return scan(key, {"lr": jnp.float32(LR)})["hit_step"]
 
     one, plain = jax.jit(train_one), jax.jit(jax.vmap(train_one))
     fns[PLAIN] = (lambda: plain(keys).block_until_ready(), MODELS * STEPS)
@@ -75,52 +53,40 @@ def jax_contenders() -> dict[str, tuple]:
     return fns
 
 
-PLAIN = "(a) plain jax.vmap of the jit'd scan over all models, 1 device, no engine"
-ONE = "(b) JAX, same model, one model at a time (jit'd scan per model)"
-
-
 def jax_rates(repeats: int) -> tuple[dict[str, float], int | None]:
     """(model-steps/s per contender, the group the engine's default resolved to)."""
     fns = jax_contenders()
-    first = {name: fn() for name, (fn, _) in fns.items()}  # compile
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, (fn, _) in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: fns[name][1] / statistics.median(t) for name, t in times.items()}, next(iter(first.values())).group
+    timings = timing.side_by_side({name: fn for name, (fn, _) in fns.items()}, repeats)
+    default = next(iter(timings.values()))
+    return {name: t.rate(fns[name][1]) for name, t in timings.items()}, default.first.group
 
 
 def step_flops() -> float:
     """XLA's count of FLOPs in one model's training step (forward, backward, update)."""
-    x, y = _data()
-    task = _task()
+    x, y = workloads.fc_data()
+    task = workloads.fc_task()
     state = jax.eval_shape(lambda k: task.init(k, {"lr": jnp.float32(LR)}), jax.random.PRNGKey(0))
     return float(jax.jit(task.step).lower(state, (jnp.asarray(x), jnp.asarray(y)), jnp.int32(0))
                  .cost_analysis()["flops"])
 
 
 def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
-    """FLOP/s of float32 n x n matmuls, one per device at once (every core busy): the practical peak."""
+    """FLOP/s of float32 n x n matmuls, one per device at once (every core busy), in the fastest repeat:
+    the practical peak."""
     devices = jax.devices()
     mesh = engine.device_mesh(devices)
     sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(engine.AXIS))
     a = jax.device_put(jax.random.normal(jax.random.PRNGKey(0), (len(devices), n, n)), sharding)
     matmul = jax.jit(lambda a: jnp.einsum("dij,djk->dik", a, a), out_shardings=sharding)
     matmul(a).block_until_ready()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        matmul(a).block_until_ready()
-        times.append(time.perf_counter() - t0)
-    return 2 * n**3 * len(devices) / min(times)
+    return 2 * n**3 * len(devices) / min(timing.repeat_seconds(lambda: matmul(a).block_until_ready(), repeats))
 
 
-def torch_rates(repeats: int) -> dict[str, float]:
+def torch_rates(repeats: int) -> dict:
+    """Model-steps/s of three PyTorch formulations of the workload (ImportError without torch)."""
     import torch
 
-    x_np, y_np = _data()
+    x_np, y_np = workloads.fc_data()
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
     bce = torch.nn.functional.binary_cross_entropy_with_logits
 
@@ -175,48 +141,44 @@ def torch_rates(repeats: int) -> dict[str, float]:
 
     per_model_loop(1, 20)  # warm-up
     return {
-        "torch_per_model": _median_rate(per_model_loop, 2 * 400, repeats),
-        "torch_batched_autograd": _median_rate(batched_autograd, MODELS * STEPS, repeats),
-        "torch_batched_manual": _median_rate(batched_manual, MODELS * STEPS, repeats),
+        "torch_per_model": timing.rate(2 * 400, timing.repeat_seconds(per_model_loop, repeats)),
+        "torch_batched_autograd": timing.rate(MODELS * STEPS, timing.repeat_seconds(batched_autograd, repeats)),
+        "torch_batched_manual": timing.rate(MODELS * STEPS, timing.repeat_seconds(batched_manual, repeats)),
         "torch_threads": torch.get_num_threads(),
         "torch_version": torch.__version__,
     }
 
 
+TORCH_ROWS = (("torch_per_model", "(c) PyTorch eager, per-model loop"),
+              ("torch_batched_autograd", "PyTorch batched bmm + autograd"),
+              ("torch_batched_manual", "PyTorch batched bmm, hand-written backward"))
+
+
 def run(repeats: int = 3) -> str:
     devices = len(jax.devices())
-    all_rates, auto = jax_rates(repeats)
-    plain, one = all_rates.pop(PLAIN), all_rates.pop(ONE)
-    rates = all_rates
-    best_engine_name = max(rates, key=rates.get)
+    rates, auto = jax_rates(repeats)
+    plain, one = rates.pop(PLAIN), rates.pop(ONE)
     default = next(iter(rates))
+    best_engine_name = max(rates, key=rates.get)
     flops, peak = step_flops(), matmul_peak()
     try:
         torch_r = torch_rates(repeats)
     except ImportError:
         torch_r = None
-    device = jax.devices()[0].device_kind
+    base = rates[default]
+    rows = [(name + (" **(default)**" if name == default else ""), r, r / base) for name, r in rates.items()]
+    rows += [(PLAIN, plain, plain / base), (ONE, one, one / base)]
+    rows += [(label, torch_r[key], torch_r[key] / base) for key, label in TORCH_ROWS] if torch_r else []
     lines = [
         "## FC grid: engine vs one-at-a-time JAX vs PyTorch",
         "",
         f"{MODELS} MLPs 2-{HIDDEN}-1 (ReLU, sigmoid-CE), full-batch SGD on {POINTS} points, {STEPS} steps. "
-        f"Device: {devices} x {device} (JAX). Model-steps/s, median of {repeats} interleaved runs, compile "
-        f"excluded. The engine's default (group auto) resolved to group={auto}.",
+        f"Device: {devices} x {jax.devices()[0].device_kind} (JAX). Model-steps/s, median of {repeats} interleaved "
+        f"runs, compile excluded. The engine's default (group auto) resolved to group={auto}.",
         "",
-        "| contender | model-steps/s | vs engine default |",
-        "|---|---|---|",
+        *Table("", ("contender", "model-steps/s", "vs engine default"), rows, (None, ",.0f", ".2f")).markdown()[:-1],
     ]
-    base = rates[default]
-    for name, r in rates.items():
-        mark = " **(default)**" if name == default else ""
-        lines.append(f"| {name}{mark} | {r:,.0f} | {r / base:.2f} |")
-    lines.append(f"| {PLAIN} | {plain:,.0f} | {plain / base:.2f} |")
-    lines.append(f"| {ONE} | {one:,.0f} | {one / base:.2f} |")
     if torch_r:
-        for key, label in (("torch_per_model", "(c) PyTorch eager, per-model loop"),
-                           ("torch_batched_autograd", "PyTorch batched bmm + autograd"),
-                           ("torch_batched_manual", "PyTorch batched bmm, hand-written backward")):
-            lines.append(f"| {label} | {torch_r[key]:,.0f} | {torch_r[key] / base:.2f} |")
         best_torch = max(torch_r["torch_batched_autograd"], torch_r["torch_batched_manual"])
         lines += [
             "",

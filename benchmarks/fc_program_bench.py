@@ -3,11 +3,11 @@
 Contenders, run one after another as subprocesses (a fresh JAX runtime each, whole-process wall time):
   one program   `python -m experiments.fc_grid` (every activation x loss x lr x seed, one compile);
   per cell      `python -m experiments.fc_grid --activation=A --loss=L` for each of the four cells, summed
-                (what the suite did before: four programs, four compiles, four process start-ups).
-Both pass --time_models=0 (the per-activation step timing is a measurement of its own, not training).
-Compile seconds come from each run's summary.json. The PyTorch row: `benchmarks.fc_bench.torch_rates`'
-best batched formulation (one bmm over all models of a cell, ReLU-CE, its cheapest cell), its model-steps
-per second applied to the same model-steps as the grid.
+                (four programs, four compiles, four process start-ups).
+Both pass --time_models=0 (benchmarks.workloads.fc_grid_process). Compile seconds come from each run's
+summary.json. The PyTorch row: `benchmarks.fc_bench.torch_rates`' best batched formulation (one bmm over
+all models of a cell, ReLU-CE, its cheapest cell), its model-steps per second applied to the same
+model-steps as the grid.
 
     python -m benchmarks.fc_program_bench                        # the CPU default grid
     python -m benchmarks.fc_program_bench --seeds=16 --steps=2000  # a quicker pass (flags go to fc_grid)
@@ -15,33 +15,17 @@ per second applied to the same model-steps as the grid.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.workloads import fc_grid_process
 from jaxdl.experiment import runtime
+from jaxdl.reporting.summary import Table
 
 CELLS = (("sigmoid", "l2"), ("sigmoid", "ce"), ("relu", "l2"), ("relu", "ce"))
-
-
-def fc_grid_process(out: Path, *args: str) -> dict:
-    """One whole `python -m experiments.fc_grid --time_models=0 ARGS` process (also benchmarks/gpu_check.py's):
-    its wall seconds and what its summary.json reports."""
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "experiments.fc_grid", "--time_models=0", f"--out={out}", *args],
-                          capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode:
-        raise RuntimeError(f"fc_grid {' '.join(args)}: exit {proc.returncode}: {proc.stderr[-2000:]}")
-    s = json.loads((out / "summary.json").read_text())
-    return {"wall_s": wall, "compile_s": s["provenance"]["compile_s"], "model_steps": s["data"]["model_steps"],
-            "cells": [(c["activation"], c["loss"]) for c in s["data"]["cells"]],
-            "iterations": [r["iterations"] for c in s["data"]["cells"] for r in c["by_lr"]]}
 
 
 def run(args: tuple[str, ...] = (), repeats: int = 1) -> str:
@@ -53,31 +37,27 @@ def run(args: tuple[str, ...] = (), repeats: int = 1) -> str:
     ours, theirs = (np.concatenate([np.ravel(i) for i in its]) for its in (
         one["iterations"], [it for c in cells for it in c["iterations"]]))
     differ = int(np.sum(ours != theirs))
-    lines = [
-        "## FC grid: one program vs one program per cell (whole process)",
-        "",
-        f"`python -m experiments.fc_grid {' '.join(args)}` (--time_models=0), one run each, one after another.",
-        "",
-        "| contender | programs | wall s (whole process) | compile s | model-steps | model-steps/s |",
-        "|---|---|---|---|---|---|",
-        f"| one program | 1 | {one['wall_s']:.1f} | {one['compile_s']:.1f} | {one['model_steps']:,} | "
-        f"{one['model_steps'] / one['wall_s']:,.0f} |",
-        f"| per cell (4 runs summed) | 4 | {per['wall_s']:.1f} | {per['compile_s']:.1f} | {per['model_steps']:,} | "
-        f"{per['model_steps'] / per['wall_s']:,.0f} |",
-    ]
+    rows = [("one program", 1, one["wall_s"], one["compile_s"], one["model_steps"], one["model_steps"] / one["wall_s"]),
+            ("per cell (4 runs summed)", 4, per["wall_s"], per["compile_s"], per["model_steps"],
+             per["model_steps"] / per["wall_s"])]
     try:
         from benchmarks import fc_bench
 
         t = fc_bench.torch_rates(repeats)
         rate = max(t["torch_batched_autograd"], t["torch_batched_manual"])
         torch_s = one["model_steps"] / rate
-        lines.append(f"| PyTorch batched bmm (ReLU-CE rate x the grid's model-steps) | 4 | {torch_s:.1f} | - | "
-                     f"{one['model_steps']:,} | {rate:,.0f} |")
+        rows.append(("PyTorch batched bmm (ReLU-CE rate x the grid's model-steps)", 4, torch_s, "-",
+                     one["model_steps"], rate))
         speedup = f"**{torch_s / one['wall_s']:.2f}x** (target >= 2x)"
     except ImportError:
         speedup = "not measured (PyTorch not installed)"
-    lines += [
+    lines = [
+        "## FC grid: one program vs one program per cell (whole process)",
         "",
+        f"`python -m experiments.fc_grid {' '.join(args)}` (--time_models=0), one run each, one after another.",
+        "",
+        *Table("", ("contender", "programs", "wall s (whole process)", "compile s", "model-steps", "model-steps/s"),
+               rows, (None, None, ".1f", ".1f", ",", ",.0f")).markdown(),
         f"- one program / per cell, whole process: **{per['wall_s'] / one['wall_s']:.2f}x** faster (target >= 1); "
         f"compiles: 1 ({one['compile_s']:.1f} s) vs 4 ({per['compile_s']:.1f} s)",
         f"- one program vs best batched PyTorch, same model-steps: {speedup}",

@@ -23,18 +23,17 @@ contenders interleaved within each repeat (the machine is shared: load hits them
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import mnist_dense
+from benchmarks import timing, workloads
 from jaxdl.data import load, split_validation
 from jaxdl.experiment import runtime
+from jaxdl.models import get_model
+from jaxdl.reporting.summary import Table
 from jaxdl.tasks import classify
 from jaxdl.training import engine, optim
 
@@ -47,30 +46,33 @@ ONE_BY_ONE = "one by one (jit'd scan per configuration)"
 
 
 def _setup(batch_size: int):
+    """The mnist_dense experiment's task (its net is jaxdl.models' "mlp", 784-128-64-32-10), data and steps."""
     train, val = split_validation(load("mnist5k", "train"), 0.2, seed=0)
     data = {"train": (jnp.asarray(train.images), jnp.asarray(train.labels)),
             "eval": (jnp.asarray(val.images), jnp.asarray(val.labels))}
     spe = len(train) // batch_size
-    task = classify.make_task(mnist_dense.build_model(10), optim.make_optimizer("adam"), num_train=len(train),
+    task = classify.make_task(get_model("mlp", 10), optim.make_optimizer("adam"), num_train=len(train),
                               batch_size=batch_size, input_shape=train.shape, mean=0.0, std=1.0, eval_every=spe,
                               keep_best=True)
     return task, data, EPOCHS * spe
 
 
 def _contenders(batch_size: int) -> dict:
-    """name -> a function training every configuration once (blocking), already compiled."""
+    """name -> a function training every configuration once (blocking); the engine's default first."""
     task, data, steps = _setup(batch_size)
     keys = engine.seed_keys(np.tile(np.arange(SEEDS), len(LRS)))
     lrs = np.repeat(np.asarray(LRS, np.float32), SEEDS)
 
     def engine_run(group):
-        trainer = engine.make_train(task, steps=steps, chunk_steps=steps, record_every=1, group=group)
+        trainer = workloads.one_chunk(task, steps, group=group, record_every=1)
         return lambda: trainer(keys, {"lr": lrs}, data).group
+
+    # Every step's metrics kept, as the engine records them (record_every=1).
+    scan = workloads.scan_train(task, data, steps, keep_metrics=True)
 
     @jax.jit
     def train_one(key, lr):
-        state = task.init(key, {"lr": lr})
-        state, metrics = jax.lax.scan(lambda s, t: task.step(s, data, t), state, jnp.arange(steps))
+        state, metrics = scan(key, {"lr": lr})
         return state["best_eval_acc"], metrics
 
     def one_by_one():
@@ -80,51 +82,40 @@ def _contenders(batch_size: int) -> dict:
     train_all = jax.jit(jax.vmap(train_one))
     devices = len(jax.devices())
     default = engine_run(engine.AUTO)
-    fns = {f"engine default, {devices} devices, group auto (= {default()})": default,
-           f"engine, {devices} devices, group 1": engine_run(1),
-           f"engine, {devices} devices, vmap all": engine_run(None),
-           ONE_BY_ONE: one_by_one,
-           "plain jax.vmap of the same scan, 1 device, no engine": lambda: jax.block_until_ready(train_all(keys, lrs))}
-    for fn in fns.values():
-        fn()  # compile
-    return fns
+    return {f"engine default, {devices} devices, group auto (= {default()})": default,
+            f"engine, {devices} devices, group 1": engine_run(1),
+            f"engine, {devices} devices, vmap all": engine_run(None),
+            ONE_BY_ONE: one_by_one,
+            "plain jax.vmap of the same scan, 1 device, no engine": lambda: jax.block_until_ready(train_all(keys, lrs))}
 
 
 def measure(batch_size: int, repeats: int = REPEATS) -> dict[str, list[float]]:
-    """Seconds per contender per repeat, contenders interleaved."""
-    fns = _contenders(batch_size)
-    seconds = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            seconds[name].append(time.perf_counter() - t0)
-    return seconds
+    """Seconds per contender per repeat, contenders interleaved (each called once untimed first)."""
+    return {name: t.seconds for name, t in timing.side_by_side(_contenders(batch_size), repeats).items()}
 
 
 def run(repeats: int = REPEATS) -> str:
     configs = len(LRS) * SEEDS
     device = f"{len(jax.devices())} x {jax.devices()[0].device_kind}"
-    cpu = f"{len(os.sched_getaffinity(0))} CPU cores ({platform.processor() or platform.machine()})"
+    rows = []
+    for batch_size in BATCH_SIZES:
+        seconds = measure(batch_size, repeats)
+        medians = {name: statistics.median(s) for name, s in seconds.items()}
+        base, default = medians[ONE_BY_ONE], next(iter(medians.values()))
+        rows += [(batch_size, name, med, timing.rate(configs, s), base / med, default / med)
+                 for (name, s), med in zip(seconds.items(), medians.values(), strict=True)]
     lines = [
         "## Dense-net sweep (mnist_dense): configurations trained per second, batched vs one by one",
         "",
         f"{configs} configurations ({len(LRS)} learning rates x {SEEDS} seeds) of the 784-128-64-32-10 net, Adam, "
         f"{EPOCHS} epoch(s) of mnist5k (3,200 train, 800 validation evaluated each epoch). Device: {device} "
-        f"({cpu}, JAX {jax.__version__}). Median of {repeats} interleaved repeats, compile excluded; "
+        f"({timing.cpu_text()}, JAX {jax.__version__}). Median of {repeats} interleaved repeats, compile excluded; "
         "the machine was shared, so compare rows of one table, not tables of different runs.",
         "",
-        "| batch | contender | s per sweep (median) | configurations/s | vs one by one | vs engine default |",
-        "|---:|---|---:|---:|---:|---:|",
+        *Table("", ("batch", "contender", "s per sweep (median)", "configurations/s", "vs one by one",
+                    "vs engine default"), rows,
+               (None, None, ".2f", ".2f", lambda v: f"{v:.2f}x", lambda v: f"{v:.2f}x")).markdown(),
     ]
-    for batch_size in BATCH_SIZES:
-        seconds = measure(batch_size, repeats)
-        medians = {name: statistics.median(s) for name, s in seconds.items()}
-        base, default = medians[ONE_BY_ONE], next(iter(medians.values()))
-        for name, med in medians.items():
-            lines.append(f"| {batch_size} | {name} | {med:.2f} | {configs / med:.2f} | {base / med:.2f}x | "
-                         f"{default / med:.2f}x |")
-    lines.append("")
     return "\n".join(lines)
 
 

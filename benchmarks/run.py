@@ -11,13 +11,12 @@ sections) and measures its contenders side by side. Speed goals live here, never
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from absl import app, flags
 
+from benchmarks import timing
 from benchmarks.bench_md import merge
 from jaxdl.experiment import runtime
 from jaxdl.reporting import io, provenance
@@ -57,7 +56,7 @@ def main(argv):
         "compares contenders measured side by side in one run (in one process, but for PyTorch, which runs in a "
         "process of its own); numbers are medians of repeats.",
         "",
-        "GPU: `make gpu-check` (benchmarks/gpu_check.py) measures the accelerator path in one bounded run, "
+        "GPU: `make gpu-check` (benchmarks/gpu_check/) measures the accelerator path in one bounded run, "
         "into results/bench_gpu.md.",
         "",
     ]
@@ -67,16 +66,13 @@ def main(argv):
             parts += [f"## {name}", "", f"Not measured: `{module}` does not exist in this checkout.", ""]
             continue
         print(f"[bench] {name} ...", flush=True)
-        t0 = time.perf_counter()
-        code = f"import {module} as m; print(m.run())"
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - t0
+        proc = timing.run_process([sys.executable, "-c", f"import {module} as m; print(m.run())"])
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
             parts += [f"## {name}", "", f"FAILED (exit {proc.returncode}); see `python -m {module}`.", ""]
             continue
-        parts += [proc.stdout.strip(), "", f"_(section measured in {wall:.0f} s)_", ""]
-        print(f"[bench] {name} done in {wall:.0f} s", flush=True)
+        parts += [proc.stdout.strip(), "", f"_(section measured in {proc.seconds:.0f} s)_", ""]
+        print(f"[bench] {name} done in {proc.seconds:.0f} s", flush=True)
     text = "\n".join(parts)
     if FLAGS.merge and out.exists():
         text = merge(out.read_text(), text)

@@ -7,10 +7,10 @@ PyTorch's CPU kernels (oneDNN) want it. Only imported when torch is installed (`
 
 from __future__ import annotations
 
-import time
-
 import torch
 from torch import nn
+
+from benchmarks import timing
 
 
 def lenet5(num_classes: int = 10) -> nn.Module:
@@ -76,9 +76,9 @@ MODELS = {
 }
 
 
-def train_images_per_s(name: str, batch: int, steps: int, repeats: int, threads: int,
-                       optimizer: str = "adam") -> list[float]:
-    """Images/s of `steps` optimizer steps (jaxdl.tasks.recipe's: "adam" = AdamW with weight decay 5e-4, or
+def train_seconds(name: str, batch: int, steps: int, repeats: int, threads: int,
+                  optimizer: str = "adam") -> list[float]:
+    """Wall seconds of `steps` optimizer steps (jaxdl.tasks.recipe's: "adam" = AdamW with weight decay 5e-4, or
     "sgd" = SGD + Nesterov 0.9 with weight decay 5e-4) on random 32x32x3 batches, `repeats` times after
     one warm-up step; one model, `threads` intra-op threads."""
     torch.set_num_threads(threads)
@@ -97,22 +97,20 @@ def train_images_per_s(name: str, batch: int, steps: int, repeats: int, threads:
         loss_fn(model(x), y).backward()
         opt.step()
 
-    step()
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    def train():
         for _ in range(steps):
             step()
-        rates.append(steps * batch / (time.perf_counter() - start))
-    return rates
+
+    step()
+    return timing.repeat_seconds(train, repeats)
 
 
 if __name__ == "__main__":
-    # One repeat in a process of its own, printed as JSON: zoo_bench runs PyTorch this way because
-    # PyTorch run inside the JAX process slowed the engine's ResNet-50 from 15.8 to 11-13 images/s.
+    # One repeat in a process of its own, printed as JSON: benchmarks.zoo_bench runs PyTorch this way because
+    # PyTorch trained inside the JAX process slows the engine's ResNet-50 by 20-30% for the rest of it.
     import json
     import sys
 
     model_name, batch_size, num_steps, num_threads, opt_name = sys.argv[1:6]
-    print(json.dumps(train_images_per_s(model_name, int(batch_size), int(num_steps), repeats=1,
-                                        threads=int(num_threads), optimizer=opt_name)))
+    print(json.dumps(train_seconds(model_name, int(batch_size), int(num_steps), repeats=1, threads=int(num_threads),
+                                   optimizer=opt_name)))

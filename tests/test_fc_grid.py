@@ -1,6 +1,7 @@
 """The FC grid: one program for every cell equals the per-cell programs, the CLI end to end at tiny scale,
 the hidden-layer diagnostics against closed forms, and bad input."""
 
+import functools
 import json
 
 import chex
@@ -28,6 +29,15 @@ def _data(points=40):
     return jnp.asarray(x), jnp.asarray(y, jnp.float32)
 
 
+@functools.cache  # the reference is the same for every grouping of the grid below: trained once
+def _per_cell_run(activation: str, loss: str, seeds: tuple, lrs: tuple):
+    """(hit step [lrs, seeds], loss at step 0 [lrs, seeds]) of the plain per-cell task."""
+    task = binary.make_task(MLP((16, 1), activation=activation), loss, "sgd", 2)
+    trainer = engine.make_train(task, steps=200, chunk_steps=100, record_every=10, group=engine.default_group())
+    ref = trainer(engine.seed_keys(np.tile(seeds, len(lrs))), {"lr": np.repeat(np.float32(lrs), len(seeds))}, _data())
+    return ref.state["hit_step"].reshape(len(lrs), -1), ref.metrics["loss"][:, 0].reshape(len(lrs), -1)
+
+
 @pytest.mark.parametrize("group", [engine.default_group(), 6, 5])
 def test_one_program_grid_gives_every_model_the_per_cell_hit_step(group):
     """Today's per-cell run (a fixed activation and loss, the reference path) against the one-program grid
@@ -45,11 +55,9 @@ def test_one_program_grid_gives_every_model_the_per_cell_hit_step(group):
     hit, loss0 = g.reshape(one.state["hit_step"]), g.reshape(one.metrics["loss"][:, 0])
     for i, a in enumerate(ACTS):
         for j, lo in enumerate(LOSS_NAMES):
-            ref_task = binary.make_task(MLP((16, 1), activation=a), lo, "sgd", 2)
-            ref = engine.make_train(ref_task, **kw)(engine.seed_keys(np.tile(seeds, len(lrs))),
-                                                    {"lr": np.repeat(np.float32(lrs), len(seeds))}, data)
-            np.testing.assert_array_equal(hit[i, j], ref.state["hit_step"].reshape(len(lrs), -1), err_msg=f"{a}-{lo}")
-            chex.assert_trees_all_close(loss0[i, j], ref.metrics["loss"][:, 0].reshape(len(lrs), -1), rtol=1e-6)
+            ref_hit, ref_loss0 = _per_cell_run(a, lo, tuple(seeds), tuple(lrs))
+            np.testing.assert_array_equal(hit[i, j], ref_hit, err_msg=f"{a}-{lo}")
+            chex.assert_trees_all_close(loss0[i, j], ref_loss0, rtol=1e-6)
     assert (hit >= 0).any() and (hit < 0).any()  # the comparison covers models that reach 100% and some that don't
 
 

@@ -1,5 +1,5 @@
 """Data-sheet peak FLOP/s per accelerator chip: the denominator of a model-FLOPs utilisation (MFU).
-No jax import, so a parent process (benchmarks/gpu_check.py) can read it without starting JAX.
+No jax import, so a parent process (benchmarks/gpu_check/) can read it without starting JAX.
 """
 
 from __future__ import annotations
