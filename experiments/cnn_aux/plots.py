@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from jaxdl.reporting import io, plots
 
@@ -16,7 +17,7 @@ def aux_curves(path, lams, record_steps, train_ce, eval_steps, eval_ce, eval_acc
     from jaxdl.analysis import curves as curves_lib
 
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.85, len(lams)))
-    fig, axes = plt.subplots(2, 3, figsize=(16, 9))
+    fig, axes = plt.subplots(2, 3, figsize=(16, 9), layout="constrained")
     for i, lam in enumerate(lams):
         label = f"λ = {lam:g}" + (" (no branch)" if lam == 0 else "")
         plots.median_band(axes[0, 0], record_steps, train_ce[i], label, colors[i])
@@ -30,27 +31,38 @@ def aux_curves(path, lams, record_steps, train_ce, eval_steps, eval_ce, eval_acc
     axes[0, 2].set_ylim(max(lo - 1, 0), 100)
     for ax in axes[0, :2]:
         ax.set_yscale("log")
-    for ax in axes[0]:
+    for ax, ylabel in zip(axes[0], ("train CE (log)", "held-out CE (log)", "held-out accuracy (%)"), strict=True):
+        ax.set_ylabel(ylabel)
         ax.legend(title="median, 25-75% band", fontsize=8)
+    # Seed k has the same initial weights and batches at every λ: one colour per seed in both panels, keyed by
+    # a colour bar (a legend of 32 seeds at --scale=full would cover the curves).
+    seeds = eval_ce.shape[1]
+    seed_cmap = plt.get_cmap("turbo", seeds)
     for ax, i in ((axes[1, 0], list(lams).index(0.0)), (axes[1, 1], len(lams) - 1)):
         starts = curves_lib.spike_starts(eval_ce[i], spike_factor)
         for s, curve in enumerate(eval_ce[i]):
-            (line,) = ax.plot(eval_steps, curve, lw=0.9, alpha=0.8)
-            ax.plot(eval_steps[starts[s]], curve[starts[s]], "v", color=line.get_color(), ms=7)
+            ax.plot(eval_steps, curve, lw=0.9, alpha=0.8, color=seed_cmap(s))
+            ax.plot(eval_steps[starts[s]], curve[starts[s]], "v", color=seed_cmap(s), ms=7)
         ax.set_yscale("log")
+        ax.set_ylabel("held-out CE (log)")
         ax.set_title(f"held-out CE, every seed, λ = {lams[i]:g}: {starts.sum() / len(starts):.2f} spikes/run (▼)")
+    seed_key = plt.cm.ScalarMappable(plt.Normalize(-0.5, seeds - 0.5), seed_cmap)
+    bar = fig.colorbar(seed_key, ax=list(axes[1, :2]), location="bottom", shrink=0.5, aspect=40,
+                       label="seed (the same initial weights and batches at every λ)")
+    bar.ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax = axes[1, 2]
     for s in range(iterations.shape[1]):
         ax.plot(range(len(lams)), iterations[:, s], "o-", color="0.5", alpha=0.6, ms=4)
     ax.plot(range(len(lams)), np.median(iterations, 1), "s-", color="C3", lw=2.5, ms=8, label="median")
     ax.axhline(censored_at, color="k", ls=":", lw=1, label="never reached (censored)")
-    ax.set_xticks(range(len(lams)), [f"λ = {lam:g}" for lam in lams])
+    ax.set_xticks(range(len(lams)), [f"{lam:g}" for lam in lams])
+    ax.set(xlabel="λ (weight of the auxiliary L2 loss)", ylabel=f"iterations to {target_acc:.0%} held-out acc")
     ax.set_title(f"iterations to {target_acc:.0%} held-out accuracy, one line per seed")
     ax.legend(fontsize=8)
     for ax in axes.flat:
         ax.grid(alpha=0.3)
     for ax in list(axes[0]) + list(axes[1, :2]):
         ax.set_xlabel("iteration")
+    plots.plain_log_ticks(*axes.flat)
     fig.suptitle(title, fontsize=13)
-    fig.tight_layout()
     io.save_figure(fig, path)

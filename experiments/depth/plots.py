@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from jaxdl.reporting import io
-from jaxdl.reporting.plots import median_band
+from jaxdl.reporting.plots import median_band, plain_log_ticks
 
 
 def layer_heatmaps(path, by_depth: dict, arms) -> None:
@@ -44,6 +44,7 @@ def _plain_vs_residual(by: dict, norms, depths, key: str, ylabel: str, title: st
             for arm, label, color in ((0, "plain", "C3"), (1, "residual", "C0")):
                 median_band(ax, m["steps"], m[key][arm], label, color)
             ax.set(title=f"{d} layers, {'BN' if norm == 'bn' else 'no BN'}", xlabel="step", ylabel=ylabel, **axes_kw)
+            plain_log_ticks(ax)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
     fig.suptitle(title)
@@ -53,7 +54,7 @@ def _plain_vs_residual(by: dict, norms, depths, key: str, ylabel: str, title: st
 
 def resnet_curves(path, by: dict, norms, depths) -> None:
     """Training loss (median and IQR over seeds), plain vs residual, one panel per (norm, depth)."""
-    fig, _ = _plain_vs_residual(by, norms, depths, "curve", "batch CE",
+    fig, _ = _plain_vs_residual(by, norms, depths, "curve", "batch CE (log)",
                                 "Training loss, plain vs residual (median, 25-75% band over seeds)", yscale="log")
     io.save_figure(fig, path)
 

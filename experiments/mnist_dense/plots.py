@@ -39,7 +39,7 @@ def config_heatmap(path, rows, lrs, batch_sizes, best_index, title) -> None:
         ax.set_xlabel("batch size")
         ax.set_ylabel("learning rate")
         ax.set_title(label, fontsize=10)
-        fig.colorbar(im, ax=ax, shrink=0.85)
+        fig.colorbar(im, ax=ax, shrink=0.85, label=label.split(",")[0])
     fig.suptitle(title + " (red: best)", fontsize=11)
     fig.tight_layout()
     io.save_figure(fig, path)
@@ -64,8 +64,10 @@ def config_curves(path, entries, title) -> None:
     axes[1].set_title("validation loss (CE)", fontsize=10)
     axes[2].set_title("training loss (CE, mean over the epoch's batches)", fontsize=10)
     axes[2].set_yscale("log")
-    for ax in axes:
+    plots.plain_log_ticks(axes[2])
+    for ax, ylabel in zip(axes, ("validation accuracy (%)", "validation CE", "training CE (log)"), strict=True):
         ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(title="median over seeds, 25-75% band", fontsize=8, title_fontsize=8)

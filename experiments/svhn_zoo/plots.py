@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
-from jaxdl.reporting import io
+from jaxdl.reporting import io, plots
 
 
 def zoo_curves(path, rows, title: str) -> None:
@@ -46,7 +47,9 @@ def block_norms(path, by_model: dict, seeds: int, batch: int) -> None:
             ax.plot(depth, np.median(v, 0), "o-", color=color, label=f"{label} (median)")
             ax.fill_between(depth, v.min(0), v.max(0), color=color, alpha=0.2)
         ax.set(yscale="log", xlabel="residual block (input side -> output side)",
-               ylabel="|dL/d block parameters| at init", title=f"{name}: {seeds} seeds, range shaded")
+               ylabel="|dL/d block parameters| at init (log)", title=f"{name}: {seeds} seeds, range shaded")
+        plots.plain_log_ticks(ax)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # blocks are whole numbers
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"Gradient norm per block at initialisation, batch of {batch} training images")

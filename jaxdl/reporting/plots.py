@@ -1,10 +1,16 @@
 """Figure helpers shared by the experiments (each experiment draws its own figures in experiments/<name>/plots.py).
-The backend is the entry point's choice (runtime.configure sets Agg unless MPLBACKEND is given)."""
+The backend is the entry point's choice (runtime.configure sets Agg unless MPLBACKEND is given).
+
+Every figure labels both axes of every panel (panels that share an axis may label it once), and wherever colour
+tells series apart it has a legend or a colour bar; tests/test_figures.py draws each figure and checks both."""
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import LogFormatter
 
 from jaxdl.reporting import io
 
@@ -20,12 +26,39 @@ def median_band(ax, steps, values, label, color=None):
     ax.fill_between(steps, q25, q75, color=line.get_color(), alpha=0.2, lw=0)
 
 
+def _plain_number(x: float) -> str:
+    """0.2, 300, 1e-05; powers of ten beyond 1e-3..1e4 as 10^k."""
+    k = round(math.log10(x))
+    if math.isclose(x, 10.0**k, rel_tol=1e-9) and not -3 <= k <= 4:
+        return f"$10^{{{k}}}$"
+    return f"{x:g}"
+
+
+class PlainLogFormatter(LogFormatter):
+    """Log-axis tick labels as plain numbers, never matplotlib's default "6×10⁰" on minor ticks. Which ticks get
+    a label stays LogFormatter's choice: every decade, and minor ticks only where the axis spans under a decade
+    (so a narrow log axis still has several labels)."""
+
+    def __call__(self, x, pos=None):
+        return _plain_number(x) if x > 0 and super().__call__(x, pos) else ""
+
+
+def plain_log_ticks(*axes) -> None:
+    """Plain-number labels on every log-scaled x or y axis of these Axes (call after setting the scales)."""
+    for ax in axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log":
+                axis.set_major_formatter(PlainLogFormatter())
+                axis.set_minor_formatter(PlainLogFormatter())
+
+
 def decision_boundaries(panels: dict, x, y, path, title: str = "") -> None:
     """panels: name -> (predict_proba callable on [K, 2] points, subtitle). x: [N, 2], y: [N]."""
     n = len(panels)
     cols = min(n, 4)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.4 * rows), squeeze=False, sharex=True, sharey=True,
+                             layout="constrained")
     lo, hi = x.min(0) - 0.2, x.max(0) + 0.2
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
     grid = np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
@@ -33,12 +66,15 @@ def decision_boundaries(panels: dict, x, y, path, title: str = "") -> None:
         p = np.asarray(predict(grid)).reshape(gx.shape)
         cs = ax.contourf(gx, gy, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.75)
         ax.contour(gx, gy, p, levels=[0.5], colors="k", linewidths=1.2)
-        ax.scatter(x[:, 0], x[:, 1], c=y, cmap="RdBu_r", edgecolors="k", s=14, linewidths=0.4)
+        # Points in the same colour map as the probabilities: class 0 at 0 (blue), class 1 at 1 (red).
+        ax.scatter(x[:, 0], x[:, 1], c=y, cmap="RdBu_r", vmin=0, vmax=1, edgecolors="k", s=14, linewidths=0.4)
         ax.set_title(f"{label(name)}\n{subtitle}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    fig.colorbar(cs, ax=axes, shrink=0.8, label="P(class 1)")
+    fig.supxlabel("input x1")
+    fig.supylabel("input x2")
+    fig.colorbar(cs, ax=axes, shrink=0.8, label="P(class 1); points: their class (0 blue, 1 red)")
     fig.suptitle(title or "Decision boundaries (black line: P = 0.5)")
     io.save_figure(fig, path)
