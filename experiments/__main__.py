@@ -21,7 +21,7 @@ from pathlib import Path
 from absl import app, flags, logging
 
 import experiments
-from jaxdl.experiment import cli, config, runtime
+from jaxdl.experiment import cli, config, entry, runtime
 from jaxdl.reporting import report
 
 FLAGS = flags.FLAGS
@@ -86,4 +86,4 @@ def main(argv):
 if __name__ == "__main__":
     runtime.configure()
     define_flags()
-    app.run(main)
+    app.run(lambda argv: entry.report_errors(main, argv))

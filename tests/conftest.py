@@ -1,7 +1,9 @@
 """Every test process gets 2 host devices (CI has 2 cores), so sharding is exercised everywhere."""
 
 import importlib
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -35,10 +37,46 @@ def run_cli(module: str, *args: str, timeout: int = 300) -> subprocess.Completed
 
 def run_experiment(module: str, *args: str) -> Path:
     """`python -m module args` in this process (jaxdl.experiment.entry.call: the same flags, main and
-    outputs without a new interpreter); returns the output directory."""
+    outputs without a new interpreter); returns the output directory, whose summary.json is checked against
+    its schema (`check_summary`)."""
     from jaxdl.experiment import entry
 
-    return entry.call(importlib.import_module(module), *args)
+    out = entry.call(importlib.import_module(module), *args)
+    check_summary(out / "summary.json")
+    return out
+
+
+# A table cell that is a number formatted as text ("25%", "3 **(best)**", ">= 100", "80-100", "0/128",
+# "93.7 ± 0.5", "0% (best acc 75%)"): formatting belongs in summary.md only (the table's formats). Labels
+# that merely contain numbers ("8 far starts: ...", "lr 0.1") are words.
+_NUMBERISH = r"[\d\s.,:;%±→~<>=≥≤/()\[\]+\-]|e[-+]?\d|to|x"
+FORMATTED = re.compile(rf"\*\*|^\s*[-+~<>=≥≤]*\s*\d[\d.,]*\s*%|^(?:{_NUMBERISH})*\d(?:{_NUMBERISH})*$")
+
+
+def check_summary(path: Path) -> dict:
+    """Validates a summary.json against jaxdl/reporting/summary.schema.json, and that no table cell is a
+    number formatted as text; returns the document."""
+    import jsonschema
+
+    from jaxdl.reporting import summary
+
+    doc = json.loads(path.read_text())
+    validator = jsonschema.Draft202012Validator(json.loads(summary.SCHEMA_PATH.read_text()))
+    errors = [f"/{'/'.join(map(str, e.absolute_path))}: {e.message[:160]}" for e in validator.iter_errors(doc)]
+    assert not errors, f"{path} does not follow {summary.SCHEMA_PATH.name}: " + "; ".join(errors[:5])
+
+    def strings(v):
+        if isinstance(v, str):
+            yield v
+        elif isinstance(v, list):
+            yield from (s for x in v for s in strings(x))
+        elif isinstance(v, dict):
+            yield from (s for x in v.values() for s in strings(x))
+
+    formatted = [(t["title"], s) for t in doc["tables"] for row in t["rows"] for s in strings(row)
+                 if FORMATTED.search(s)]
+    assert not formatted, f"{path}: table cells holding formatted numbers: {formatted[:5]}"
+    return doc
 
 
 def assert_cli_rejects(module: str, out: Path, *args: str, message: str, creates_out: bool = False) -> None:

@@ -63,3 +63,55 @@ def test_docstring_states_command_runtime_and_expected_numbers_from_the_committe
     printed = set(re.findall(number, markdown)) | {n.rstrip(",") for n in re.findall(number, markdown)}
     absent = [n for n in {n.rstrip(",") for n in numbers} if n not in printed]
     assert not absent, f"numbers in the docstring's expected result not in results/{name}/summary.md: {absent}"
+
+
+# -- one vocabulary, one rule: every verdict computed, none written by hand ----------------------------------
+
+def _hand_written_verdicts(path) -> list[str]:
+    """String literals (f-string parts included) that are, or begin, a verdict: a verdict typed by hand."""
+    from jaxdl.analysis import stats
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value.strip()
+            if any(text == w or text.startswith((w + " (", w + " —")) for w in stats.VERDICTS):
+                found.append(f"{path.relative_to(REPO)}:{node.lineno}: {text[:60]!r}")
+    return found
+
+
+def test_no_experiment_writes_a_verdict_word_by_hand():
+    """Every verdict an experiment produces comes from jaxdl.analysis.stats (decide through paired/sign_share/about,
+    Exact, combine) via jaxdl.reporting.verdicts; the words themselves are spelled only in stats.VERDICTS."""
+    files = [p for name in experiments.names() for p in (REPO / "experiments" / name).glob("*.py")
+             if p.name != "plots.py"]
+    assert files
+    hand = [hit for p in files for hit in _hand_written_verdicts(p)]
+    assert not hand, hand
+
+
+@pytest.mark.parametrize("name", experiments.names())
+def test_full_preset_runs_enough_seeds_for_the_rule_to_decide(name):
+    import importlib
+
+    from jaxdl.analysis import stats
+
+    cfg = importlib.import_module(f"experiments.{name}").Config.full()
+    seeds = {k: v for k, v in vars(cfg).items() if k == "seeds" or k.endswith("_seeds")}
+    assert seeds and all(v >= stats.MIN_SEEDS for v in seeds.values()), (seeds, stats.MIN_SEEDS)
+
+
+def test_every_committed_verdict_is_derived_from_its_evidence():
+    """Each claim in results/ holds its decided parts (interval, margin, word); the rule re-applied to them gives
+    the row's word. Needs results written by this code (make results)."""
+    from jaxdl.analysis import stats
+    from jaxdl.reporting import verdicts
+
+    for name, s in report.load_summaries(RESULTS, experiments.names()).items():
+        for cid, c in s.get("claims", {}).items():
+            head = verdict_head(c["verdict"])
+            assert head in stats.VERDICTS, (name, cid, c["verdict"])
+            if head == stats.NOT_TESTABLE:
+                assert c["evidence"].get("not_testable"), (name, cid)
+                continue
+            assert verdicts.rederive(c["verdict"], c["evidence"]) == head, (name, cid, c["verdict"])

@@ -213,11 +213,11 @@ def test_cli_end_to_end_writes_consistent_outputs(tmp_path):
         last = np.array(run["stop"]) == 3
         np.testing.assert_array_equal(np.array(run["test_best"])[last], np.array(run["test_last"])[last])
     assert set(s["claims"]) == {e.id for e in claims.for_experiment("mnist_dense")}
-    assert s["claims"]["large_batch_memory"]["verdict"] == "supported"  # an exact fact, not a paired verdict
+    assert s["claims"]["large_batch_memory"]["verdict"] == "supported — exact"  # an exact fact, not a paired verdict
     for cid, c in s["claims"].items():  # 2 seeds: no paired verdict can be decided
         assert cid == "large_batch_memory" or c["verdict"].startswith("not resolved"), (cid, c)
     chosen = s["tables"][0]["rows"]
-    assert any("Keras default" in row[1] and row[0] == "lr 0.001, batch 32" for row in chosen)
+    assert any("Keras default" in row[1] and row[0] == {"lr": 0.001, "batch_size": 32} for row in chosen)
     prov = s["provenance"]
     assert prov["git_commit"] and prov["device"]["device_count"] == 2 and prov["flags"]["batch_size"] == [32, 64]
     assert not [p for p in out.iterdir() if p.name.startswith(".")]

@@ -27,7 +27,7 @@ def test_censored_stats_count_reached_and_diverged_runs():
     np.testing.assert_array_equal(iters, [10, 20, 100, 100])
     s = stats.censored_stats(iters, hit, diverged, 100)
     assert s["median"] == 60 and s["fraction_reached"] == 0.5 and s["diverged"] == 1
-    assert not s["median_censored"]
+    assert s["median_censored"]  # the upper middle run is censored: the median is known only as >= 60
     assert stats.censored_stats(np.array([100.0] * 3), np.array([-1] * 3), np.zeros(3, bool), 100)["median_censored"]
 
 
@@ -84,6 +84,8 @@ def test_paired_rule_has_power_and_names_each_outcome():
     assert stats.paired(a / 100, np.zeros(8), margin=0.5).verdict == "not reproduced"
     p = stats.paired(np.ones(5), np.zeros(5))
     assert p.verdict.startswith("not resolved (too few seeds") and p.ci95 == (float("-inf"), float("inf"))
+    # Symmetric: an effect that excludes 0 but not the margin supports nothing (the old rule said "supported").
+    assert stats.paired(a / 10, np.zeros(8), margin=0.5).verdict == "not resolved"
     with pytest.raises(ValueError, match="claimed_sign"):
         stats.paired(a, a, claimed_sign=0)
 
@@ -95,11 +97,108 @@ def test_sign_test_ci_matches_binomial_order_statistics():
     assert stats.sign_test_ci(np.arange(20.0)) == (5.0, 14.0)
 
 
-def test_combine_never_says_more_than_its_parts():
-    assert stats.combine(["supported", "supported"]) == "supported"
-    assert stats.combine(["supported", "contradicted"]) == "partly supported"
-    assert stats.combine(["contradicted", "not resolved"]) == "contradicted (in part; the rest not resolved)"
-    assert stats.combine(["not resolved (too few seeds)", "not reproduced"]).startswith("not reproduced")
+def test_combine_names_each_part_and_never_says_more_than_its_parts():
+    assert stats.combine([("a", "supported"), ("b", "supported")]) == "supported"
+    assert stats.combine([("a valley", "supported — exact"), ("along w = b", "contradicted — exact")]) == \
+        "partly supported — a valley: supported; along w = b: contradicted"
+    assert stats.combine([("x", "contradicted"), ("y", "not resolved (too few seeds)")]) == \
+        "contradicted — x: contradicted; y: not resolved"
+    assert stats.combine([("x", "not resolved"), ("y", "not reproduced")]).startswith("not reproduced — ")
+    assert stats.combine([("only", "not resolved (too few seeds: fewer than 6 never decide)")]).startswith(
+        "not resolved (too few")  # one part keeps its qualifier
+    assert stats.combine(["supported", "not resolved"]) == "partly supported — 1 supported, 1 not resolved"
+
+
+# -- the rule's symmetry: a word that claims a difference needs the interval past the margin ----------------
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_an_effect_inside_the_margin_is_never_supported_or_contradicted(sign):
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        effect = rng.uniform(-0.5, 0.5)
+        d = effect + rng.normal(0, 0.05, size=int(rng.integers(6, 64)))
+        p = stats.paired(d, np.zeros_like(d), claimed_sign=sign, margin=1.0)
+        assert p.verdict in ("not reproduced", "not resolved"), (effect, p)
+    # The interval excludes 0 but not the margin: "not resolved", the same on both sides.
+    d = np.linspace(0.19, 0.68, 9)
+    assert stats.paired(d, np.zeros(9), claimed_sign=1, margin=0.32).verdict == "not resolved"
+    assert stats.paired(-d, np.zeros(9), claimed_sign=1, margin=0.32).verdict == "not resolved"
+    assert stats.paired(d + 1, np.zeros(9), claimed_sign=1, margin=0.32).verdict == "supported"
+    assert stats.paired(-d - 1, np.zeros(9), claimed_sign=1, margin=0.32).verdict == "contradicted"
+
+
+def test_decide_is_the_four_regions_of_the_interval_against_the_margin():
+    assert stats.decide(0.5, 2.0, 0.3) == "supported"
+    assert stats.decide(-2.0, -0.5, 0.3) == "contradicted"
+    assert stats.decide(-0.2, 0.3, 0.3) == "not reproduced"
+    assert stats.decide(0.1, 0.5, 0.3) == "not resolved"  # excludes 0, reaches past δ: not a claimed difference
+    assert stats.decide(0.0, 0.0, 0.0) == "not reproduced"  # δ = 0: only the single point 0
+    assert stats.decide(-np.inf, np.inf, 0.0) == "not resolved"
+    # A claim of no difference reads the same regions the other way round.
+    assert stats.decide_equal(-0.2, 0.3, 0.3) == "supported"
+    assert stats.decide_equal(0.5, 2.0, 0.3) == stats.decide_equal(-2.0, -0.5, 0.3) == "contradicted"
+    with pytest.raises(ValueError):
+        stats.decide(1.0, 0.0, 0.1)
+    assert stats.MIN_SEEDS == 6 and set(stats.RULE_WORDS) < set(stats.VERDICTS)
+
+
+# -- censoring: >= the cap is a bound, ranked, never a number ------------------------------------------------
+
+def test_censored_vs_finished_is_an_ordering_and_two_censored_runs_tie():
+    cap = 100.0
+    a = np.full(8, cap)  # every A run censored: >= 100
+    b = np.arange(10.0, 90.0, 10.0)  # every B run finished
+    p = stats.paired(a, b, claimed_sign=1, a_censored=np.ones(8, bool))
+    assert p.verdict == "supported" and p.median_bound == ">=" and p.ci95[1] == np.inf
+    assert p.censored_pairs == 8 and p.fraction_agreeing == 1.0
+    # Reversed roles: the finished run is known to be faster, the difference only bounded above.
+    q = stats.paired(b, a, claimed_sign=-1, b_censored=np.ones(8, bool))
+    assert q.verdict == "supported" and q.median_bound == "<=" and q.ci95[0] == -np.inf
+    # Two censored runs: a tie, whatever the numbers stored for them.
+    both = np.ones(8, bool)
+    r = stats.paired(np.full(8, cap), np.full(8, 50.0), claimed_sign=1, a_censored=both, b_censored=both)
+    assert r.verdict == "not reproduced" and r.ties == 8 and r.median == 0
+    # A censored run is never subtracted as if it were a count: the interval's upper end is unbounded.
+    mixed = stats.paired(np.array([cap] * 4 + [60.0] * 4), np.full(8, 50.0), claimed_sign=1,
+                         a_censored=np.array([True] * 4 + [False] * 4))
+    assert mixed.ci95 == (10.0, np.inf)
+
+
+def test_per_cell_interval_is_the_paired_rules_order_statistics_with_censoring():
+    v = np.arange(20.0)
+    m = stats.median_ci(v)
+    assert (m["lo"], m["hi"]) == stats.sign_test_ci(v) == (5.0, 14.0) and m["median_bound"] == ""
+    censored = v >= 12  # runs 12..19 never finished: >= their value
+    m = stats.median_ci(v, censored)
+    assert m["lo"] == 5.0 and m["hi"] == np.inf and m["median"] == 9.5 and m["median_bound"] == ""
+    m = stats.median_ci(np.array([1.0, 2.0, 100.0, 100.0, 100.0, 100.0, 100.0]), np.array([0, 0, 1, 1, 1, 1, 1], bool))
+    assert m["median_bound"] == ">=" and m["median"] == 100.0
+    assert stats.median_ci(np.arange(4.0))["lo"] == -np.inf  # below MIN_SEEDS: no interval
+    s = stats.censored_stats(np.array([5.0, 100, 100]), np.array([5, -1, -1]), np.zeros(3, bool), 100)
+    assert s["median_censored"] and s["q75_censored"] and s["fraction_reached"] == pytest.approx(1 / 3)
+
+
+def test_sign_share_counts_untied_pairs_where_ties_hide_a_risk():
+    # L2 worse in 31 seeds, better in 5, tied in 28: the median difference is 0, the risk is real.
+    l2 = np.array([0.5] * 31 + [1.0] * 5 + [0.8] * 28)
+    ce = np.array([1.0] * 31 + [0.5] * 5 + [0.8] * 28)
+    assert stats.paired(l2, ce, claimed_sign=-1, margin=1 / 6).verdict == "not resolved"
+    p = stats.sign_share(l2, ce, claimed_sign=-1, margin=stats.SHARE_MARGIN)
+    assert p.verdict == "supported" and p.n == 36 and p.ties == 28 and p.median == pytest.approx(31 / 36)
+    assert 0.6 < p.ci95[0] < 31 / 36 < p.ci95[1] < 1
+    even = stats.sign_share(np.r_[np.ones(400), np.zeros(400)], np.r_[np.zeros(400), np.ones(400)], margin=0.1)
+    assert even.verdict == "not reproduced"  # an even split, tightly known: no risk either way
+
+
+def test_about_a_seed_number_is_a_claim_of_no_difference():
+    rng = np.random.default_rng(0)
+    near = np.log2(5000 * 2 ** rng.uniform(-0.3, 0.3, 64))
+    assert stats.about(near, np.log2(5000), margin=1.0).verdict == "supported"
+    far = near - 5
+    assert stats.about(far, np.log2(5000), margin=1.0).verdict == "contradicted"
+    # A count censored at the seed's own number can be neither.
+    cap = np.full(64, np.log2(10000))
+    assert stats.about(cap, np.log2(10000), margin=1.0, censored=np.ones(64, bool)).verdict == "not resolved"
 
 
 def test_sign_test_ci_at_thousands_of_seeds_matches_the_normal_approximation():

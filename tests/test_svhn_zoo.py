@@ -1,5 +1,6 @@
 """The model zoo experiment: SIGKILL mid-run + rerun = an uninterrupted run, bit for bit; refusals; verdicts."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -85,22 +86,39 @@ def test_bad_flags_fail_clearly_and_write_nothing(tmp_path, cache, flags, messag
 
 
 def verdicts(synthetic=False, **accs):
-    claims = svhn_zoo.ranking_claims(accs, synthetic)
+    claims = svhn_zoo.ranking_claims(accs, "svhn_synth" if synthetic else "svhn_cropped", synthetic)
     assert [c.id for c in claims] == ["svhn_ranking", "lenet_suits_svhn", "resnets_less_effective"]
-    assert len({(c.ours, c.verdict) for c in claims}) == 1  # all three rest on the same accuracies
-    return claims[0]
+    return {c.id: c for c in claims}
 
 
 def test_ranking_verdicts_go_through_the_paired_rule():
-    assert verdicts(True, lenet5=[0.9], vgg16=[0.95]).verdict.startswith("not testable here (synthetic")
+    assert verdicts(True, lenet5=[0.9], vgg16=[0.95])["svhn_ranking"].verdict.startswith(
+        "not testable here (the data are svhn_synth")
     six = lambda base: [base + 0.001 * i for i in range(6)]  # noqa: E731  (six seeds: the sign test can decide)
     beaten = verdicts(lenet5=six(0.90), resnet18=six(0.95))
-    assert beaten.verdict == "contradicted" and beaten.ours.startswith("resnet18 95.")
-    assert verdicts(lenet5=six(0.97), alexnet=six(0.94)).verdict == "supported"
-    assert verdicts(lenet5=six(0.95), alexnet=six(0.94), vgg16=six(0.96)).verdict == "partly supported"
+    assert beaten["lenet_suits_svhn"].verdict == "contradicted" and "resnet18 95." in beaten["svhn_ranking"].ours
+    assert beaten["resnets_less_effective"].verdict == "contradicted"  # each ResNet below each of the others: no
+    assert verdicts(lenet5=six(0.97), alexnet=six(0.94))["lenet_suits_svhn"].verdict == "supported"
+    mixed = verdicts(lenet5=six(0.95), alexnet=six(0.94), vgg16=six(0.96))
+    assert mixed["lenet_suits_svhn"].verdict == "partly supported — lenet5 minus alexnet, test accuracy: supported; " \
+        "lenet5 minus vgg16, test accuracy: contradicted"  # each part named with its own word
     # Two seeds never decide at 95%: the claim stays open.
-    assert verdicts(lenet5=[0.97, 0.96], alexnet=[0.95, 0.94]).verdict.startswith("not resolved")
-    assert verdicts(vgg16=six(0.9)).verdict.startswith("not testable here (needs lenet5")
+    assert verdicts(lenet5=[0.97, 0.96], alexnet=[0.95, 0.94])["svhn_ranking"].verdict.startswith("not resolved")
+    assert verdicts(vgg16=six(0.9))["lenet_suits_svhn"].verdict.startswith("not testable here (needs")
+
+
+def test_vgg_small_filters_is_read_from_the_model():
+    [claim] = svhn_zoo.vgg_claim(["lenet5", "alexnet", "vgg16"])
+    assert claim.verdict == "supported" and "every convolution 3x3" in claim.ours and "5 max-pooling" in claim.ours
+
+
+def test_full_preset_refuses_too_few_seeds_to_decide():
+    from absl import flags as absl_flags
+
+    cfg = svhn_zoo.Config.full()
+    assert cfg.seeds == 6
+    with pytest.raises(absl_flags.ValidationError, match="--seeds >= 6"):
+        dataclasses.replace(cfg, seeds=3).validate()
 
 
 def test_peak_lr_is_the_recipes_but_lower_for_resnet50_101_on_the_cpu_budgets_and_a_flag_overrides_both():
@@ -116,7 +134,7 @@ def test_skip_rows_test_a_larger_first_over_last_ratio_with_skips_paired_by_seed
     grads = {"resnet18": {"blocks": 8, "log10_first_over_last_skip": [0.3] * 6,
                           "log10_first_over_last_plain": [0.6 + 0.01 * i for i in range(6)]}}
     rows = skips.table_rows(grads)
-    assert rows[0][4].endswith(", contradicted")
+    assert rows[0][4].verdict == "contradicted" and rows[0][4].n == 6  # a stats.Paired: data, formatted in summary.md
     assert rows[0][:2] == ["resnet18", 8] and np.isclose(rows[0][2], 10 ** 0.3)
 
 

@@ -120,6 +120,11 @@ CLAIMS = (("aux_converges_faster", "iterations_to_target", -1, "iterations to th
           ("aux_fewer_blips", "train_ce_spikes", -1, "train CE spikes", " spikes"))
 
 
+def spikes_text(v: dict) -> str:
+    """'mean (k: runs with k spikes, ...)' of a spike-count cell."""
+    return f"{v['mean']:.2f} (" + ", ".join(f"{k}: {n}" for k, n in enumerate(v["runs_with_k"]) if n) + ")"
+
+
 def analyse(cfg: Config, out: dict) -> summary.Summary:
     result, g, sizes = out["train"], out["grid"], out["sizes"]
     eval_steps, eval_ce, eval_acc = classify.eval_curve(result, cfg.eval_every)
@@ -136,25 +141,33 @@ def analyse(cfg: Config, out: dict) -> summary.Summary:
                "late_eval_acc_std": 1 / sizes["validation"], "heldout_ce_spikes": 0, "train_ce_spikes": 0}
     lams = list(cfg.aux_weight)
     base = lams.index(0.0)
-    hist = lambda v: ", ".join(f"{k}: {n}" for k, n in enumerate(np.bincount(v.astype(int))) if n)
+    spikes = lambda v: {"mean": float(np.mean(v)), "runs_with_k": np.bincount(v.astype(int)).tolist()}
     rows = []
     for i, lam in enumerate(lams):
         it = stats.censored_stats(m["iterations_to_target"][i], g.reshape(hit)[i], m["diverged"][i], budget)
-        ms = {k: stats.mean_std(m[k][i]) for k in ("test_acc", "heldout_ce_spikes", "train_ce_spikes")}
-        rows.append([lam, (f"> {cfg.steps}" if it["median_censored"] else f"{it['median']:.0f}")
-                     + f" ({it['q25']:.0f}-{it['q75']:.0f})", f"{100 * it['fraction_reached']:.0f}%",
-                     f"{100 * ms['test_acc']['mean']:.2f} ± {100 * ms['test_acc']['std']:.2f}%",
-                     f"{100 * np.median(m['late_eval_acc_std'][i]):.2f}%",
-                     f"{ms['heldout_ce_spikes']['mean']:.2f} ({hist(m['heldout_ce_spikes'][i])})",
-                     f"{ms['train_ce_spikes']['mean']:.2f} ({hist(m['train_ce_spikes'][i])})",
-                     np.median(m["head_test_mse"][i]), int(m["diverged"][i].sum())])
-    answers = {}  # id -> [(text, Paired)]: each λ > 0 against λ = 0, paired by seed
+        rows.append([lam, {"median": summary.censored_if(it["median"], it["median_censored"]), "q25": it["q25"],
+                           "q75": summary.censored_if(it["q75"], it["q75_censored"])},
+                     it["fraction_reached"], stats.mean_std(m["test_acc"][i]),
+                     float(np.median(m["late_eval_acc_std"][i])), spikes(m["heldout_ce_spikes"][i]),
+                     spikes(m["train_ce_spikes"][i]), float(np.median(m["head_test_mse"][i])),
+                     int(m["diverged"][i].sum())])
+    answers, compared = {}, []  # id -> [(text, Paired)]: each λ > 0 against λ = 0, paired by seed
     for cid, name, sign, what, unit in CLAIMS:
         k = 100 if unit == " pp" else 1
         for i, lam in enumerate(lams):
             if i != base:
-                answers.setdefault(cid, []).append(verdicts.compare(
-                    f"λ = {lam:g} minus λ = 0, {what}", m[name][i], m[name][base], sign, margins[name], unit, k))
+                label = f"λ = {lam:g} minus λ = 0, {what}"
+                never = name == "iterations_to_target"  # a run that never reached the target: >= the budget
+                cens = (g.reshape(hit < 0)[i], g.reshape(hit < 0)[base]) if never else (None, None)
+                answers.setdefault(cid, []).append(verdicts.compare(label, m[name][i], m[name][base], sign,
+                                                                    margins[name], unit, k, a_censored=cens[0],
+                                                                    b_censored=cens[1]))
+                p = answers[cid][-1][1]
+                compared.append([label, {"median": summary.censored_if(k * p.median, p.median_bound in (">=", "<="),
+                                                                       p.median_bound == ">="),
+                                         "lo": k * p.ci95[0], "hi": k * p.ci95[1],
+                                         "unit": unit.strip()}, p.fraction_agreeing, p.n, k * margins[name],
+                                 p.verdict])
     claims = [verdicts.claim(cid, parts) for cid, parts in answers.items()]
     epochs = cfg.steps * cfg.batch_size / sizes["train"]
     synthetic = " **SYNTHETIC**" if sizes["synthetic"] else ""
@@ -170,7 +183,9 @@ def analyse(cfg: Config, out: dict) -> summary.Summary:
         tables=[summary.Table("Per λ", ["λ", f"iterations to {cfg.target_acc:.0%} held-out acc, median (IQR)",
                                         "reached", "test acc, mean ± std", "held-out acc std, last half",
                                         "held-out CE spikes / run", "train CE spikes / run", "head test MSE",
-                                        "diverged"], rows, formats=["g", "", "", "", "", "", "", ".3f", ""],
+                                        "diverged"], rows,
+                              formats=["g", "{median:.0f} ({q25:.0f}-{q75:.0f})", ".0%", "{mean:.2%} ± {std:.2%}",
+                                       ".2%", spikes_text, spikes_text, ".3f"],
                               note=f"Spikes / run: mean (count of runs with k spikes, as k: runs). A spike: the loss "
                               f"rises above {cfg.spike_factor:g}x its running minimum and stays up until it falls "
                               f"back below; held-out CE as evaluated, train CE after a trailing moving median of "
@@ -178,8 +193,9 @@ def analyse(cfg: Config, out: dict) -> summary.Summary:
                               "Head test MSE: the regression head's error on the standardised target (1 = "
                               "predicting the mean); at λ = 0 the head is never trained."),
                 summary.Table("Each λ > 0 against λ = 0, paired by seed",
-                              ["comparison", "median and sign-test 95% CI of the paired difference, δ, verdict"],
-                              [t.split(": ", 1) for parts in answers.values() for t, _ in parts])],
+                              ["comparison", "median paired difference (sign-test 95% CI)", "seeds agreeing",
+                               "seeds", "δ", "verdict"], compared,
+                              formats=[None, "{median:.3g} ({lo:.3g} to {hi:.3g}) {unit}", ".0%", None, ".3g"])],
         claims=claims,
         figures=[summary.Figure("curves.png", lambda path: plots.aux_curves(
             path, lams, result.record_steps, g.reshape(smooth_ce), eval_steps, g.reshape(eval_ce), g.reshape(eval_acc),

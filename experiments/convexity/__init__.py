@@ -38,8 +38,8 @@ from experiments.convexity import probes as convexity
 from experiments.convexity.probes import LOSS_NAMES, MODELS
 from jaxdl.analysis import stats
 from jaxdl.experiment import config, entry
+from jaxdl.reporting import verdicts
 from jaxdl.reporting.summary import Claim, Figure, Summary, Table
-from jaxdl.reporting.verdicts import exact
 from jaxdl.training import engine
 
 THEORY_CONVEX = {("logistic", "ce"), ("logistic", "mse_logit")}  # what convex analysis says
@@ -120,58 +120,99 @@ def analyse(cfg: Config, res: dict) -> Summary:
         return f"{model} + {loss}: {'no violation' if c['convex_by_probes'] else 'not convex'}"
 
     tables = [convexity.probe_table(cells, THEORY_CONVEX), convexity.curvature_table(curv)]
+    # Every verdict is a stats.Exact part: a closed form, a curvature computed on a grid, or a witness of the probes
+    # (one violation proves "not convex"; none in every probe is what "convex" can mean numerically).
+    e, claim = verdicts.exact, verdicts.claim
+    convex_in_z = {loss: curv[loss]["min_curvature"] >= 0 for loss in LOSS_NAMES}  # the loss as a function of z
+    z = np.linspace(-20, 20, 4001)
+    sig = 1 / (1 + np.exp(-z))
+    sig_curv = sig * (1 - sig) * (1 - 2 * sig)  # sigmoid''(z), closed form
     claims = [
-        Claim("ce_convex_from_log", f"exact: log is concave (d2/dp2 log p <= {curv['log_max_curvature']:.3g}); what "
-              f"is convex is -log sigmoid(z) = softplus(-z) (min d2/dz2 = {curv['neg_log_sigmoid_min_curvature']:.1e} "
-              ">= 0, it equals sigmoid'(z))", "contradicted — exact"),
-        Claim("ce_convex_by_composition", f"exact counterexample: (u^2 - 1)^2 composes two convex functions and has "
-              f"curvature {curv['composition_curvature_at_0']:g} at u = 0. The true argument: CE is convex in the "
-              "logit z and z is affine in (w, b); convex o affine is convex (convex o convex needs a non-decreasing "
-              "outer function)", "contradicted — exact"),
+        claim("ce_convex_from_log", [
+            e("arises from the logarithmic terms", curv["neg_log_sigmoid_min_curvature"] >= 0,
+              f"each CE term -log sigmoid(z) = softplus(-z) is convex in z (min d2/dz2 = "
+              f"{curv['neg_log_sigmoid_min_curvature']:.1e} >= 0; it equals sigmoid'(z))"),
+            e("logarithmic functions are convex", curv["log_max_curvature"] >= 0,
+              f"log is concave: d2/dp2 log p <= {curv['log_max_curvature']:.3g} on p in [0.01, 0.99]")]),
     ]
+    composition = e("the composition of convex functions preserves convexity", curv["composition_curvature_at_0"] >= 0,
+                    f"(u^2 - 1)^2 composes two convex functions and has curvature "
+                    f"{curv['composition_curvature_at_0']:g} at u = 0 (convex o convex needs a non-decreasing outer "
+                    "function)")
+    ce_convex = [] if ("logistic", "ce") not in by else [e(
+        "CE remains convex", by[("logistic", "ce")]["convex_by_probes"], f"logistic + ce: "
+        f"{by[('logistic', 'ce')]['verdict']}; CE is convex in the logit z and z is affine in (w, b): convex o affine")]
+    claims.append(claim("ce_convex_by_composition", [composition, *ce_convex]))
     if ("logistic", "ce") in by:
         c = by[("logistic", "ce")]
-        claims.append(Claim("ce_convex_logistic", f"exact: Hessian = X^T diag(sigmoid'(z)) X / N >= 0; probes: "
-                            f"{c['verdict']}", exact(c["convex_by_probes"])))
+        claims.append(claim("ce_convex_logistic", [
+            e("CE makes logistic regression convex", c["convex_by_probes"],
+              f"Hessian = X^T diag(sigmoid'(z)) X / N >= 0; probes: {c['verdict']}")]))
+        sums = [by[k] for k in (("logistic", "ce"), ("logistic", "mse_logit")) if k in by]
+        claims.append(claim("sum_scale_keep_convexity", [
+            e("sums and positive scalings keep convexity", all(x["convex_by_probes"] for x in sums),
+              "the training loss is the mean (a sum scaled by 1/N > 0) of per-example losses each convex in (w, b), "
+              "and its Hessian sum_i H_i / N is >= 0; probes of the mean: " + "; ".join(
+                  f"{x['model']} + {x['loss']}: {x['verdict']}" for x in sums))]))
+    convex_loss_cells = [k for k in by if convex_in_z[k[1]]]
+    if any(k[0] != "logistic" for k in convex_loss_cells):
+        bad = [k for k in convex_loss_cells if not by[k]["convex_by_probes"]]
+        claims.append(claim("convex_loss_convex_problem", [
+            e("a convex loss gives a convex problem", not bad,
+              "losses convex in the network output z: " + ", ".join(
+                  f"{loss} (min d2L/dz2 {curv[loss]['min_curvature']:.2g})" for loss in LOSS_NAMES if convex_in_z[loss])
+              + "; with a linear hidden layer the problem is not: " + "; ".join(cell(*k) for k in bad[:3])
+              + " (witnesses in data.witnesses)")]))
     if ("logistic", "mse") in by:
         c = by[("logistic", "mse")]
         neg = curv["mse"]["negative_for_label1_where"]
-        claims.append(Claim("mse_not_convex_logistic", f"exact (a witness): {c['verdict']}",
-                            exact(not c["convex_by_probes"]), {"witness": c.get("witness", {}).get("chord", {})}))
-        claims.append(Claim("mse_convex_per_parameter", f"exact: not convex in single parameters either: "
-                            f"{c['axis_chord_violations']}/{c['axis_chords']} axis-aligned chords violate; already "
-                            f"in the one variable z, d2MSE/dz2 reaches {curv['mse']['min_curvature']:.3f}"
-                            + (f" (y = 1: negative for z in [{neg[0]:.2f}, {neg[1]:.2f}])" if neg else ""),
-                            exact(c["axis_chord_violations"] == 0, "supported", "contradicted")))
+        claims.append(claim("mse_not_convex_logistic", [
+            e("MSE does not guarantee convexity", not c["convex_by_probes"], f"a witness: {c['verdict']}")],
+            context={"witness": c.get("witness", {}).get("chord", {})}))
+        claims.append(claim("mse_convex_per_parameter", [
+            e("convex in each parameter alone", c["axis_chord_violations"] == 0,
+              f"{c['axis_chord_violations']}/{c['axis_chords']} axis-aligned chords violate; already in the one "
+              f"variable z, d2MSE/dz2 reaches {curv['mse']['min_curvature']:.3f}"
+              + (f" (y = 1: negative for z in [{neg[0]:.2f}, {neg[1]:.2f}])" if neg else "")),
+            e("not convex in all parameters together", not c["convex_by_probes"], c["verdict"])]))
         if ("logistic", "mse_logit") in by:
-            claims.append(Claim("mse_nonconvex_from_squaring", "exact: squaring without the sigmoid is convex ("
-                                f"{cell('logistic', 'mse_logit')}, Hessian 2 X^T X / N >= 0); with it, "
-                                f"{cell('logistic', 'mse')}: the sigmoid is the cause, not the squaring",
-                                exact(not by[("logistic", "mse_logit")]["convex_by_probes"])))
+            claims.append(claim("mse_nonconvex_from_squaring", [
+                e("squaring the errors prevents convexity", not by[("logistic", "mse_logit")]["convex_by_probes"],
+                  f"squaring without the sigmoid is convex ({cell('logistic', 'mse_logit')}, Hessian 2 X^T X / N "
+                  f">= 0); with it, {cell('logistic', 'mse')}: the sigmoid is the cause, not the squaring")]))
+    if "mse_logit" in convex_in_z:
+        claims.append(claim("mse_is_convex_quadratic", [
+            e("a quadratic, convex", convex_in_z["mse_logit"],
+              f"(u - y)^2 has d2/du2 = {curv['mse_logit']['min_curvature']:.3g} >= 0 in its argument u (computed as "
+              f"the mse_logit control's curvature); composed with the sigmoid, as the seed's networks use it, "
+              f"d2MSE/dz2 reaches {curv['mse']['min_curvature']:.3f}")]))
     if linear and cfg.loss == "all":  # "none of the losses": only with every loss probed
-        claims.append(Claim("none_convex_linear_hidden", "exact (witnesses): " + "; ".join(cell(*k) for k in linear),
-                            exact(all(not by[k]["convex_by_probes"] for k in linear))))
+        claims.append(claim("none_convex_linear_hidden", [
+            e("none guarantees convexity", all(not by[k]["convex_by_probes"] for k in linear),
+              "witnesses: " + "; ".join(cell(*k) for k in linear))]))
     if linear:
         err = max(res["collapse"].values())
-        claims.append(Claim("linear_net_is_linear_map", f"exact: the network's logit equals x W1...Wk + c to "
-                            f"{err:.1e} (relative); linear in x, but z = x W1 W2 is not affine in the parameters, "
-                            "which is what makes the loss non-convex", exact(err < 1e-9)))
+        claims.append(claim("linear_net_is_linear_map", [
+            e("a linear transformation", err < 1e-9, f"the network's logit equals x W1...Wk + c to {err:.1e} "
+              "(relative); linear in x, but z = x W1 W2 is not affine in the parameters, which is what makes the "
+              "loss non-convex")]))
     controls = [cell(*k) for k in linear if k[1] == "mse_logit"]
-    if controls:
-        claims.append(Claim("ce_nonconvex_from_sigmoid", f"exact: CE is convex in z (min d2CE/dz2 = "
-                            f"{curv['ce']['min_curvature']:.1e}) and logistic + ce is convex; without any sigmoid "
-                            f"{'; '.join(controls)}: the product of weights is the cause",
-                            "contradicted — exact"))
+    if controls and "ce" in convex_in_z:
+        claims.append(claim("ce_nonconvex_from_sigmoid", [
+            e("the sigmoid is not convex", sig_curv.min() < 0 < sig_curv.max(),
+              f"sigmoid''(z) = s(1 - s)(1 - 2s) spans {sig_curv.min():.3f} to {sig_curv.max():.3f} on z in [-20, 20]"),
+            e("therefore CE is not convex", not convex_in_z["ce"],
+              f"CE is convex in z (min d2CE/dz2 = {curv['ce']['min_curvature']:.1e}) and logistic + ce is convex; "
+              f"without any sigmoid {'; '.join(controls)}: the product of weights is the cause")]))
     mse = [k for k in linear if k[1] == "mse"]
     if mse:
-        claims.append(Claim("mse_linear_net_convex", "exact (witnesses): " + "; ".join(cell(*k) for k in mse),
-                            exact(all(by[k]["convex_by_probes"] for k in mse))))
+        claims.append(claim("mse_linear_net_convex", [
+            e("MSE with a linear network is convex", all(by[k]["convex_by_probes"] for k in mse),
+              "witnesses: " + "; ".join(cell(*k) for k in mse))]))
     figures = [
-        Figure("min_eigenvalues.png", lambda p: plots.strips(
-            {f"{c['model']}\n{c['loss']}": c["_relative_min"] for c in cells}, p,
-            "min eigenvalue / spectral radius (symlog)", f"Smallest Hessian eigenvalue at {cfg.points} random "
-            f"points per cell ({cfg.dataset}); dashed: -tol", symlog=1e-12, hline=-cfg.eig_rtol,
-            colors={f"{c['model']}\n{c['loss']}": "tab:green" if c["convex_by_probes"] else "tab:red" for c in cells}),
+        Figure("min_eigenvalues.png", lambda p: plots.min_eigenvalues(
+            {f"{c['model']}\n{c['loss']}": c["_relative_min"] for c in cells}, p, cfg.eig_rtol,
+            f"Smallest Hessian eigenvalue at {cfg.points} random points per cell ({cfg.dataset})"),
             "min Hessian eigenvalue per point"),
         Figure("chords.png", lambda p: plots.chord_excess(cells, p), "loss minus chord"),
     ]
@@ -207,10 +248,12 @@ def gd_claim(cfg: Config, gd: dict, tables: list, figures: list) -> Claim:
     tables.append(Table(f"GD from {cfg.seeds} initialisations: logistic regression, {cfg.gd_steps} steps at 1/L",
                         ["loss", "convex", "minimum", "final loss: min", "median", "max",
                          f"runs within {GD_RTOL:g} (relative) of the minimum"],
-                        [[loss, "yes" if ("logistic", loss) in THEORY_CONVEX else "no",
-                          f"{best[loss]:.5g}" + (" (exact)" if loss in gd["minimum"] else " (best run)"),
+                        [[loss, ("logistic", loss) in THEORY_CONVEX,
+                          {"value": best[loss], "exact": loss in gd["minimum"]},
                           final[loss].min(), float(np.median(final[loss])), final[loss].max(), within[loss]]
-                         for loss in LOSS_NAMES], [None, None, None, ".5g", ".5g", ".5g"],
+                         for loss in LOSS_NAMES],
+                        [None, None, lambda m: f"{m['value']:.5g} ({'exact' if m['exact'] else 'best run'})", ".5g",
+                         ".5g", ".5g"],
                         note=f"Features: the first {cfg.gd_components} principal components of {cfg.dataset}, "
                         "whitened (x^T x / N = I, so 1/L is known; a linear change of features keeps convexity)."))
     figures.append(Figure("gd_spread.png", lambda p: plots.strips(
@@ -218,11 +261,12 @@ def gd_claim(cfg: Config, gd: dict, tables: list, figures: list) -> Claim:
         f"GD from {cfg.seeds} initialisations, one dot per seed", symlog=1e-6, hline=GD_RTOL), "GD final losses"))
     convex = [loss for loss in LOSS_NAMES if ("logistic", loss) in THEORY_CONVEX]
     ok = all(within[loss] == cfg.seeds for loss in convex)
-    return Claim("convex_gd_global_minimum", "exact (max over runs): " + ", ".join(
-        f"{loss} {within[loss]}/{cfg.seeds} runs within {GD_RTOL:g} of the minimum" for loss in LOSS_NAMES)
-        + f"; the non-convex mse ends up to {excess['mse'].max():.3g}x its best run's loss above it",
-        "supported — exact (max over runs)" if ok else f"not resolved (GD not converged in {cfg.gd_steps} steps)",
-        {"within": within, "max_excess": {loss: float(excess[loss].max()) for loss in LOSS_NAMES}})
+    # A maximum over every run: every start of a convex loss must end at its global minimum.
+    return verdicts.claim("convex_gd_global_minimum", [verdicts.exact(
+        "every start reaches the global minimum", ok, "max over runs: " + ", ".join(
+            f"{loss} {within[loss]}/{cfg.seeds} runs within {GD_RTOL:g} of the minimum" for loss in LOSS_NAMES)
+        + f"; the non-convex mse ends up to {excess['mse'].max():.3g}x its best run's loss above it")],
+        context={"within": within, "max_excess": {loss: float(excess[loss].max()) for loss in LOSS_NAMES}})
 
 
 def classify_claim(cfg: Config, acc: dict, tables: list, figures: list, positive: float) -> Claim:
@@ -230,7 +274,7 @@ def classify_claim(cfg: Config, acc: dict, tables: list, figures: list, positive
     tables.append(Table(f"Test accuracy over {cfg.seeds} train/test splits (Adam, {cfg.train_steps} steps)",
                         ["model", *[f"{loss}: median (IQR)" for loss in losses]],
                         [[m, *[stats.median_iqr(acc[m][i]) for i in range(2)]] for m in MODELS],
-                        [None, *[lambda s: f"{s['median']:.3f} ({s['q25']:.3f}-{s['q75']:.3f})"] * 2]))
+                        [None, *["{median:.3f} ({q25:.3f}-{q75:.3f})"] * 2]))
     figures.append(Figure("accuracy.png", lambda p: plots.strips(
         {f"{m}\n{loss}": acc[m][i] for m in MODELS for i, loss in enumerate(losses)}, p, "test accuracy",
         f"Test accuracy, one dot per seed ({cfg.dataset})"), "test accuracy"))
@@ -243,15 +287,15 @@ def classify_claim(cfg: Config, acc: dict, tables: list, figures: list, positive
              for m in ("linear1", "linear2") for i, loss in enumerate(losses)}
     gaps = {(m, loss): float(np.median(acc[m][i] - acc["logistic"][i])) for m in ("linear1", "linear2")
             for i, loss in enumerate(losses)}
-    return Claim("linear_net_cannot_classify", "test accuracy, linear net - majority class, per seed: "
-                 + "; ".join(f"{m} + {loss}: {p.describe()}" for (m, loss), p in parts.items())
-                 + f". Median test accuracy of the linear nets {low:.3f}-{high:.3f}, logistic regression "
-                 f"{float(np.median(acc['logistic'])):.3f} (median paired gap to it "
-                 f"{min(gaps.values()):+.3f} to {max(gaps.values()):+.3f}), the majority class alone {majority:.3f}: "
-                 "they classify, with the same function class as logistic regression",
-                 stats.combine([p.verdict for p in parts.values()]),
-                 {f"{m}+{loss}": {**dataclasses.asdict(p), "median_gap_to_logistic": gaps[(m, loss)]}
-                  for (m, loss), p in parts.items()})
+    return verdicts.claim("linear_net_cannot_classify", [
+        (f"{m} + {loss}: test accuracy minus the majority class, {p.describe()}, δ {CLASSIFY_MARGIN:g} → "
+         f"{p.verdict}", p)
+        for (m, loss), p in parts.items()],
+        note=f"median test accuracy of the linear nets {low:.3f}-{high:.3f}, logistic regression "
+             f"{float(np.median(acc['logistic'])):.3f} (median paired gap to it {min(gaps.values()):+.3f} to "
+             f"{max(gaps.values()):+.3f}), the majority class alone {majority:.3f}: they classify, with the same "
+             "function class as logistic regression",
+        context={"median_gap_to_logistic": {f"{m}+{loss}": g for (m, loss), g in gaps.items()}})
 
 
 main = entry.main(Config, run, analyse, name="convexity")

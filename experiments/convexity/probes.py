@@ -259,12 +259,14 @@ def probe_table(cells: list[dict], theory_convex) -> Table:
     return Table("Convexity probes per (model, loss)", [
         "model", "loss", "params", "Hessian", "points with min eig < -tol", "most negative min eig / radius",
         "chords violating (axis-aligned)", "largest gap / (abs f(a) + abs f(b))", "verdict", "theory"],
-        [[c["model"], c["loss"], c["params"], c["hessian_method"], f"{c['eigen_violations']}/{c['eigen_points']}",
-          c["most_negative_relative_min_eigenvalue"],
-          f"{c['chord_violations']}/{c['chords']} ({c['axis_chord_violations']}/{c['axis_chords']})",
+        [[c["model"], c["loss"], c["params"], c["hessian_method"],
+          {"violating": c["eigen_violations"], "of": c["eigen_points"]}, c["most_negative_relative_min_eigenvalue"],
+          {"violating": c["chord_violations"], "of": c["chords"], "axis_aligned_violating": c["axis_chord_violations"],
+           "axis_aligned_of": c["axis_chords"]},
           c["largest_relative_gap"], c["verdict"],
           "convex" if (c["model"], c["loss"]) in theory_convex else "not convex"] for c in cells],
-        [None] * 5 + [".2e", None, ".2e"])
+        [None] * 4 + ["{violating}/{of}", ".2e", "{violating}/{of} ({axis_aligned_violating}/{axis_aligned_of})",
+                      ".2e"])
 
 
 def recheck(w: dict) -> dict:

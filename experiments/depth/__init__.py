@@ -69,7 +69,8 @@ from jaxdl.analysis import curves, stats
 from jaxdl.data import IMAGE_DATASETS, batching
 from jaxdl.experiment import config, entry
 from jaxdl.models.cifar_resnet import blocks_for
-from jaxdl.reporting.summary import Claim, Figure, Summary, Table
+from jaxdl.reporting import verdicts
+from jaxdl.reporting.summary import Claim, Figure, Summary, Table, censored_if
 from jaxdl.tasks import classify
 from jaxdl.training import engine, grid
 
@@ -269,10 +270,9 @@ def mlp_row(cfg, mm, d: int, a: int) -> list:
     med = lambda key: float(np.nanmedian(at_best(mm, key, a)))  # noqa: E731
     iters = med("iters")
     return [d, arm_label(a), cfg.mlp_lr[mm["best"][a]], med("loss"),
-            (">= " if iters >= cfg.mlp_steps else "") + f"{iters:.0f}",
-            f"{100 * np.mean(at_best(mm, 'hit', a) >= 0):.0f}%",
+            censored_if(iters, iters >= cfg.mlp_steps), float(np.mean(at_best(mm, "hit", a) >= 0)),
             med("ratio_init"), med("ratio"), med("ratio_end"), 100 * med("dead_end"), 100 * med("dead_worst_layer"),
-            f"{100 * np.mean(at_best(mm, 'dead_end', a) > 0):.0f}%", 100 * med("flat_end"),
+            float(np.mean(at_best(mm, "dead_end", a) > 0)), 100 * med("flat_end"),
             int(at_best(mm, "diverged", a).sum())]
 
 
@@ -283,7 +283,7 @@ def mlp_table(cfg, by_depth) -> Table:
                   f"steps to {cfg.target_acc:.0%} batch acc", "reached", "log2 first/last, init",
                   "log2 first/last, training", "log2 first/last, end", "dead units at end %", "worst layer's dead %",
                   "runs with a dead unit at end", "flat pairs at end %", "diverged"], rows,
-                 formats=[None, None, "g", ".3f", None, None, ".1f", ".1f", ".1f", ".1f", ".1f", None, ".0f"],
+                 formats=[None, None, "g", ".3f", ".0f", ".0%", ".1f", ".1f", ".1f", ".1f", ".1f", ".0%", ".0f"],
                  note="log2 first/last: the first hidden layer's gradient norm over the last hidden layer's (0: "
                       "equal; -10: the first layer gets ~1/1000 of the last one's). Training: the median over every "
                       "record step. Dead unit: flat (act'(z) < 0.01) on every example of the last record step's "
@@ -305,7 +305,7 @@ def relu_claim(by_depth) -> tuple[Claim, Table]:
             parts.append((d, label, p))
             rows.append([d, label, float(np.nanmedian(at_best(mm, "ratio", relu))),
                          float(np.nanmedian(at_best(mm, "ratio_init", relu))),
-                         float(np.nanmedian(at_best(mm, "ratio", sig))), p.describe(" log2"), p.verdict])
+                         float(np.nanmedian(at_best(mm, "ratio", sig))), p, p.verdict])
     deepest = by_depth[max(by_depth)]
     dead = {a: (100 * np.mean(at_best(deepest, "dead_end", a) > 0), 100 * np.median(at_best(deepest, "dead_end", a)))
             for a in (2, 3)}
@@ -316,13 +316,14 @@ def relu_claim(by_depth) -> tuple[Claim, Table]:
             + f"; verdict at {max(by_depth)} layers. Dead ReLU units (a failure mode of its own, not a vanishing "
             f"gradient): at {max(by_depth)} layers {dead[2][1]:.1f}% of hidden units dead at the end (He init; "
             f"{dead[3][1]:.1f}% with Glorot), in {dead[2][0]:.0f}% and {dead[3][0]:.0f}% of runs")
-    verdict = stats.combine([p.verdict for d, _, p in parts if d == max(by_depth)])
-    claim = Claim("relu_no_vanishing_gradient", text, verdict,
-                  {f"{d} layers, {lab}": dataclasses.asdict(p) for d, lab, p in parts})
+    # The verdict's parts: the deepest depth, both inits; the shallower depths are context in the text.
+    claim = verdicts.claim("relu_no_vanishing_gradient", [(f"{d} layers, {lab}: {p.verdict}", p)
+                                                          for d, lab, p in parts if d == max(by_depth)], ours=text,
+                           context={f"{d} layers, {lab}": dataclasses.asdict(p) for d, lab, p in parts})
     return claim, Table("ReLU vs sigmoid: first/last hidden layer gradient ratio through training, paired by seed",
                         ["hidden layers", "ReLU arm vs sigmoid", "ReLU log2 ratio", "ReLU at init",
                          "sigmoid log2 ratio", "paired difference", "verdict"], rows,
-                        formats=[None, None, ".1f", ".1f", ".1f"])
+                        formats=[None, None, ".1f", ".1f", ".1f", lambda p: p.describe(" log2")])
 
 
 # -- ResNet analysis ---------------------------------------------------------------------------------
@@ -347,13 +348,14 @@ def resnet_table(cfg, by) -> Table:
     for (norm, d), m in by.items():
         for arm, name in ((0, "plain"), (1, "residual")):
             rows.append([norm, d, name, float(np.median(m["loss"][arm])),
-                         f"{np.min(m['loss'][arm]):.3f}-{np.max(m['loss'][arm]):.3f}",
+                         {"lo": float(np.min(m["loss"][arm])), "hi": float(np.max(m["loss"][arm]))},
                          float(10 ** np.nanmedian(m["ratio_init"][arm])), float(10 ** np.nanmedian(m["ratio"][arm])),
-                         int(m["diverged"][arm].sum()), f"{HE_TEST_ERROR[d]}%" if arm and d in HE_TEST_ERROR else ""])
+                         int(m["diverged"][arm].sum()), HE_TEST_ERROR[d] / 100 if arm and d in HE_TEST_ERROR else None])
     return Table(f"Plain vs residual CIFAR-style nets, {cfg.resnet_steps} steps (medians over seeds)",
                  ["norm", "layers", "net", "train loss at budget", "range over seeds", "first/last block grad, init",
                   "first/last, training", "diverged", "He et al. test error (CIFAR-10, theirs)"], rows,
-                 formats=[None, None, None, ".3f", None, ".3g", ".3g"],
+                 formats=[None, None, None, ".3f", "{lo:.3f}-{hi:.3f}", ".3g", ".3g", None,
+                          lambda e: f"{100 * e:g}%"],
                  note="Train loss: mean batch CE over the last tenth of the budget. First/last: the first block's "
                       "gradient norm over the last block's (below 1: the early blocks get less); training: the "
                       "median over every record step. He et al.'s column is their CIFAR-10 test error (Table 6), "
@@ -372,9 +374,10 @@ def degradation(cfg, by) -> tuple[list, Table]:
                       deep["log2_loss"][0], deep["log2_loss"][1], claimed_sign=1, margin=LOSS_MARGIN_LOG2)),
                   (norm, f"residual-{hi} loss below residual-{lo}", stats.paired(
                       deep["log2_loss"][1], shallow["log2_loss"][1], claimed_sign=-1, margin=LOSS_MARGIN_LOG2))]
-    rows = [[norm, f, p.describe(" log2"), p.verdict] for norm, f, p in found]
+    rows = [[norm, f, p, p.verdict] for norm, f, p in found]
     return found, Table("Degradation (He et al. §4.2), equal budget, paired by seed (log2 training loss)",
                         ["norm", "He et al.'s finding", "ours", "verdict"], rows,
+                        formats=[None, None, lambda p: p.describe(" log2")],
                         note=f"δ = log2(1.1) = {LOSS_MARGIN_LOG2:.3f}: losses within 10% are the same trainability. "
                              "He et al. (CIFAR-10, 64k iterations): plain-56 trains to a higher error than plain-20 "
                              "(Fig. 6), residual nets improve with depth (ResNet-20 8.75% ... ResNet-110 6.43% test "
@@ -393,14 +396,14 @@ def skips_claim(cfg, by) -> Claim:
                   f"{10 ** med(n, 'ratio_init', 0):.3g}), {p.verdict}" for n, p in mitigate.items())
     b = "; ".join(f"{n}: training loss at {cfg.resnet_steps} steps residual {med(n, 'loss', 1):.3f} vs plain "
                   f"{med(n, 'loss', 0):.3f}, {p.verdict}" for n, p in enable.items())
-    va, vb = stats.combine([p.verdict for p in mitigate.values()]), stats.combine([p.verdict for p in enable.values()])
+    va = stats.combine([(n, p.verdict) for n, p in mitigate.items()])
+    vb = stats.combine([(n, p.verdict) for n, p in enable.items()])
     text = (f"{hi}-layer CIFAR-style nets trained, residual vs plain, paired by seed. Mitigates vanishing gradients "
             f"[{va}] (log10 ratio, δ = log10 2): {a}. Enables training of very deep nets [{vb}] (log2 loss, δ = "
             f"log2 1.1): {b}")
-    evidence = {**{f"mitigates {n}": dataclasses.asdict(p) for n, p in mitigate.items()},
-                **{f"enables {n}": dataclasses.asdict(p) for n, p in enable.items()}}
-    parts = [p.verdict for p in (*mitigate.values(), *enable.values())]
-    return Claim("resnet_skips_vanishing", text, stats.combine(parts), evidence)
+    parts = [*((f"mitigates, {n}: {p.verdict}", p) for n, p in mitigate.items()),
+             *((f"enables training, {n}: {p.verdict}", p) for n, p in enable.items())]
+    return verdicts.claim("resnet_skips_vanishing", parts, ours=text, context={"mitigates": va, "enables": vb})
 
 
 def analyse(cfg: Config, out: dict) -> Summary:
@@ -452,8 +455,8 @@ def analyse(cfg: Config, out: dict) -> Summary:
 
 
 def reproduced_note(found) -> str:
-    words = {"supported": "reproduced", "contradicted": "the opposite found", "not reproduced": "not reproduced",
-             "not resolved": "not resolved"}
+    words = {stats.SUPPORTED: "reproduced", stats.CONTRADICTED: "the opposite found",
+             stats.NOT_REPRODUCED: stats.NOT_REPRODUCED, stats.NOT_RESOLVED: stats.NOT_RESOLVED}
     return "He et al.'s qualitative findings here: " + "; ".join(
         f"{norm}: {f} — {words.get(stats.verdict_head(p.verdict), p.verdict)}" for norm, f, p in found) + "."
 

@@ -85,22 +85,31 @@ def config_rows(program, p: dict, n: int) -> list[dict]:
             for i, lr in enumerate(program.lrs)]
 
 
-def pct(a) -> str:
-    """Accuracy in percent, mean ± std over seeds (the mean alone for one seed)."""
-    return f"{100 * np.mean(a):.2f} ± {100 * np.std(a, ddof=1):.2f}" if len(a) > 1 else f"{100 * np.mean(a):.2f}"
+def accuracy(a) -> dict:
+    """Accuracy over seeds: {mean, std, n} (fractions)."""
+    return stats.mean_std(a)
 
 
-def _epochs_range(r: dict) -> str:
-    return f"{np.median(r['stop']):g} ({r['stop'].min()}-{r['stop'].max()})"
+def pct(v: dict) -> str:
+    """An `accuracy` cell in percent, mean ± std over seeds (the mean alone for one seed)."""
+    return f"{100 * v['mean']:.2f} ± {100 * v['std']:.2f}" if v["n"] > 1 else f"{100 * v['mean']:.2f}"
+
+
+def _epochs_range(r: dict) -> dict:
+    return {"median": float(np.median(r["stop"])), "min": int(r["stop"].min()), "max": int(r["stop"].max())}
+
+
+EPOCHS_RANGE = "{median:g} ({min}-{max})"
 
 
 def chosen_table(rows: list[dict], chosen: list[dict], note: str) -> Table:
     """The `chosen_configs` of `config_rows` on the test set (early-stopped weights)."""
     return Table("Chosen configurations on the test set", ["config", "why chosen", "validation acc %",
                                                           "test acc % (mean ± std)", "epoch median (range)"],
-                 [[f"lr {rows[i['index']]['lr']:g}, batch {rows[i['index']]['batch_size']}", i["reason"],
-                   pct(rows[i["index"]]["best_val"]), pct(rows[i["index"]]["test_best"]),
-                   _epochs_range(rows[i["index"]])] for i in chosen], note=note)
+                 [[{"lr": rows[i["index"]]["lr"], "batch_size": rows[i["index"]]["batch_size"]}, i["reason"],
+                   accuracy(rows[i["index"]]["best_val"]), accuracy(rows[i["index"]]["test_best"]),
+                   _epochs_range(rows[i["index"]])] for i in chosen],
+                 formats=["lr {lr:g}, batch {batch_size}", None, pct, pct, EPOCHS_RANGE], note=note)
 
 
 def sweep_table(rows: list[dict], target_acc: float) -> Table:
@@ -109,7 +118,9 @@ def sweep_table(rows: list[dict], target_acc: float) -> Table:
                                                       "epoch median (range)", "val acc % after the last epoch",
                                                       f"epochs to {target_acc:.0%} (median)",
                                                       "test acc % early-stopped / last", "diverged"],
-                 [[r["program"], f"{r['lr']:g}", pct(r["best_val"]), _epochs_range(r),
-                   f"{100 * np.mean(r['val_acc'][:, -1]):.2f}", f"{np.median(r['epochs_to_target']):g}",
-                   f"{100 * np.mean(r['test_best']):.2f} / {100 * np.mean(r['test_last']):.2f}",
-                   int(r["diverged"].sum())] for r in rows])
+                 [[r["program"], r["lr"], accuracy(r["best_val"]), _epochs_range(r),
+                   float(np.mean(r["val_acc"][:, -1])), float(np.median(r["epochs_to_target"])),
+                   {"early_stopped": float(np.mean(r["test_best"])), "last": float(np.mean(r["test_last"]))},
+                   int(r["diverged"].sum())] for r in rows],
+                 formats=[None, "g", pct, EPOCHS_RANGE, lambda a: f"{100 * a:.2f}", "g",
+                          lambda t: f"{100 * t['early_stopped']:.2f} / {100 * t['last']:.2f}"])

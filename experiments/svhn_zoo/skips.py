@@ -85,5 +85,5 @@ def table_rows(grads: dict) -> list:
     for n, r in grads.items():
         test = stats.paired(r["log10_first_over_last_skip"], r["log10_first_over_last_plain"], claimed_sign=1)
         med = {a: 10 ** np.median(r[f"log10_first_over_last_{a}"]) for a in ("skip", "plain")}
-        rows.append([n, r["blocks"], med["skip"], med["plain"], f"{test.describe(' decades')}, {test.verdict}"])
+        rows.append([n, r["blocks"], float(med["skip"]), float(med["plain"]), test])
     return rows

@@ -161,3 +161,18 @@ def train_model(name: str, *, steps: int, rec: recipe.Recipe, train, test, seed_
     if jax.default_backend() == "gpu" and peak and images_per_s:
         row["mfu"] = 3 * fwd * images_per_s / (peak * len(jax.devices()))
     return row
+
+
+def architecture_facts(name: str, input_shape=(32, 32, 3)) -> dict:
+    """What a zoo model is made of, read from the model itself (shapes and the traced program; nothing runs):
+    its convolution kernels' spatial sizes, its weight layers and its max-pooling layers."""
+    from jaxdl.models import get_model
+
+    model = get_model(name, 10)
+    x = jnp.zeros((1, *input_shape), jnp.float32)
+    variables = jax.eval_shape(lambda k: model.init(k, x, train=False), jax.random.key(0))
+    kernels = [leaf.shape for path, leaf in jax.tree_util.tree_leaves_with_path(variables["params"])
+               if path[-1].key == "kernel"]
+    jaxpr = str(jax.make_jaxpr(lambda v: model.apply(v, x, train=False))(variables))
+    return {"conv_kernels": sorted({tuple(k[:2]) for k in kernels if len(k) == 4}),
+            "weight_layers": len(kernels), "max_pools": jaxpr.count("reduce_window_max")}

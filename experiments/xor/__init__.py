@@ -39,7 +39,7 @@ import numpy as np
 from jaxdl.analysis import cells, stats
 from jaxdl.experiment import config, entry
 from jaxdl.models.mlp import MLP
-from jaxdl.reporting import plots
+from jaxdl.reporting import plots, verdicts
 from jaxdl.reporting.summary import Claim, Figure, Summary, Table
 from jaxdl.tasks import binary
 from jaxdl.training import engine, grid, losses, optim
@@ -143,6 +143,14 @@ def pct(v) -> str:
     return f"{100 * v:.0f}%"
 
 
+def success_text(cell: dict) -> str:
+    """'80% · 142 steps · lr 3' (share reaching 100%, median steps of those, at the best lr), or the best
+    accuracy when no run reaches 100%."""
+    if not cell["reached"]:
+        return f"0% (best acc {pct(cell['best_acc'])})"
+    return f"{pct(cell['reached'])} · {cell['median_steps']:.0f} steps · lr {cell['lr']:g}"
+
+
 def analyse(cfg, results: dict) -> Summary:
     acts, lrs = cfg.activation, list(cfg.lr)
     runs = {w: outcomes(cfg, w, results[f"H={w}"]) for w in cfg.widths}
@@ -162,10 +170,10 @@ def analyse(cfg, results: dict) -> Summary:
                              "raw_tie_hits": int(((o["raw_hit_step"][i] >= 0) & (best_acc < 1)).sum()),
                              "diverged": int(o["diverged"][i].sum()), "reached_by_lr": reached.tolist()}
             c = by_cell[(a, w)]
-            matrix[a].append(f"0% (best acc {pct(c['best_decided_acc_max'])})" if not reached[b] else
-                             f"{pct(reached[b])} · {steps_b:.0f} steps · lr {lrs[b]:g}")
-            rows.append([a, w, *map(pct, reached), pct(np.mean(hit >= 0)), pct(c["best_decided_acc_max"]),
-                         pct(c["fraction_at_linear_ceiling"]), c["raw_tie_hits"], c["diverged"]])
+            matrix[a].append({"reached": float(reached[b]), "median_steps": steps_b, "lr": lrs[b],
+                              "best_acc": c["best_decided_acc_max"]})
+            rows.append([a, w, *map(float, reached), float(np.mean(hit >= 0)), c["best_decided_acc_max"],
+                         c["fraction_at_linear_ceiling"], c["raw_tie_hits"], c["diverged"]])
             k = int(np.flatnonzero(hit[b] >= 0)[0]) if reached[b] else int(np.argmax(best_acc[b]))
             m = o["grid"].index(activation=i, lr=lrs[b]).start + k
             params = jax.tree.map(lambda v, m=m: v[m], o["params"])
@@ -175,9 +183,11 @@ def analyse(cfg, results: dict) -> Summary:
                 f"seed {cfg.seed_ids[k]}, lr {lrs[b]:g}: {outcome}")
     tables = [
         Table("Success rate at each cell's best lr, median steps to 100% of the runs that reach it",
-              ["activation", *(f"H={w}" for w in cfg.widths)], list(matrix.values())),
+              ["activation", *(f"H={w}" for w in cfg.widths)], list(matrix.values()),
+              formats=[None, *[success_text] * len(cfg.widths)]),
         Table("Every learning rate", ["activation", "H", *(f"lr {lr:g}" for lr in lrs), "pooled",
                                       "best acc (any run)", "runs with best = 75%", "raw tie 100%", "diverged"], rows,
+              formats=[None, None, *[".0%"] * (len(lrs) + 3)],
               note="Best acc: the best decided accuracy any run reached at any step or at the end. Raw tie 100%: "
                    "runs whose raw float32 signs read 100% while never beyond the tie band."),
     ]
@@ -193,35 +203,38 @@ def analyse(cfg, results: dict) -> Summary:
 
 
 def xor_claims(cfg, by_cell: dict) -> list[Claim]:
-    """Exact facts (maxima over every run), so the verdicts are set directly."""
-    claims = []
+    """Exact facts (maxima over every run, and a closed form): each verdict a stats.Exact part."""
+    claims, e = [], verdicts.exact
     linear = [c for (a, _), c in by_cell.items() if a == "none"]
     if linear:
         best = max(c["best_decided_acc_max"] for c in linear)
         runs = len(linear) * len(cfg.lr) * cfg.seeds
         share = np.mean([c["fraction_at_linear_ceiling"] for c in linear])
-        claims.append(Claim("xor_needs_activation", f"without an activation the best accuracy of any of {runs} runs "
-                            f"at any step is {pct(best)} (exact fact: a maximum over every run); {pct(share)} reach "
-                            "exactly 75%", "supported" if best <= LINEAR_CEILING else "contradicted",
-                            {"best_decided_acc_max": best, "runs": runs}))
+        claims.append(verdicts.claim("xor_needs_activation", [e(
+            "no activation, no XOR", best <= LINEAR_CEILING, f"without an activation the best accuracy of any of "
+            f"{runs} runs at any step is {pct(best)} (a maximum over every run); {pct(share)} reach exactly 75%")],
+            context={"best_decided_acc_max": best, "runs": runs}))
         end = max(c["end_decided_acc_max"] for c in linear)
-        claims.append(Claim("xor_not_linearly_separable", "closed form: an affine f has f(0,0) + f(1,1) = f(0,1) + "
-                            "f(1,0), so at most 3 of 4 points; measured: no affine run beyond "
-                            f"{pct(best)}; at the end of training the best is {pct(end)} (the CE optimum is the "
-                            f"constant logit 0, largest |logit| {max(c['end_max_abs_logit_max'] for c in linear):.1g})",
-                            "supported" if best <= LINEAR_CEILING else "contradicted", {"end_decided_acc_max": end}))
+        claims.append(verdicts.claim("xor_not_linearly_separable", [
+            e("not linearly separable", True, "closed form: an affine f has f(0,0) + f(1,1) = f(0,1) + f(1,0), so at "
+              "most 3 of 4 points"),
+            e("measured", best <= LINEAR_CEILING, f"no affine run beyond {pct(best)}; at the end of training the best "
+              f"is {pct(end)} (the CE optimum is the constant logit 0, largest |logit| "
+              f"{max(c['end_max_abs_logit_max'] for c in linear):.1g})")],
+            context={"end_decided_acc_max": end}))
     nonlinear = {k: c for k, c in by_cell.items() if k[0] != "none"}
-    if nonlinear:
-        wide = {k: c for k, c in nonlinear.items() if k[1] >= 2}
+    wide = {k: c for k, c in nonlinear.items() if k[1] >= 2}
+    if wide:
         one = [c["best_decided_acc_max"] for (_, w), c in nonlinear.items() if w == 1]
-        solved = all(c["best_decided_acc_max"] == 1 for c in wide.values()) and bool(wide)
-        ours = ("with an activation and width >= 2 every activation reaches 100% in some runs (at the best lr: "
-                + ", ".join(f"{a} H={w} {pct(c['reached_at_best'])}" for (a, w), c in wide.items()) + ")"
-                + (f"; at width 1 the best of any run is {pct(max(one))}: the nonlinearity alone is not enough"
-                   if one else "") + " (exact facts: maxima over every run)")
-        verdict = ("supported — at width >= 2 only" if one else "supported") if solved else "not reproduced"
-        claims.append(Claim("xor_activation_separates", ours, verdict,
-                            {f"{a}-H{w}": c["reached_at_best"] for (a, w), c in nonlinear.items()}))
+        parts = [e("with an activation, width >= 2", all(c["best_decided_acc_max"] == 1 for c in wide.values()),
+                   "every activation reaches 100% in some runs (at the best lr: " + ", ".join(
+                       f"{a} H={w} {pct(c['reached_at_best'])}" for (a, w), c in wide.items()) + "; maxima over every "
+                   "run)")]
+        # Width 1 is context, not a part: the seed's network had a hidden layer wider than one unit.
+        note = (f"context: at width 1 the best of any run is {pct(max(one))}, so the nonlinearity alone is not "
+                "enough" if one else "")
+        claims.append(verdicts.claim("xor_activation_separates", parts, note=note,
+                                     context={f"{a}-H{w}": c["reached_at_best"] for (a, w), c in nonlinear.items()}))
     return claims
 
 

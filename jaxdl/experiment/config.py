@@ -54,6 +54,9 @@ class Common:
     chunk_steps: int = field(1000, "Steps per compiled chunk (progress, checkpoints and early stop between "
                              "chunks).", lower=1)
     out: str = field("results", "Output directory.")
+    tensorboard_dir: str = field("", "Also write every model's training scalars for TensorBoard here, as they are "
+                                 "recorded: one run per model, <dir>/<engine call>/model_NNNN (needs tensorboardX: "
+                                 "pip install -e '.[tensorboard]'). Default: none.")
 
     @classmethod
     def cpu(cls):

@@ -13,25 +13,35 @@
 
 `launch` is the only place a process is set up: `runtime.configure()` (host devices, compilation cache),
 the experiment's flags defined as the main module's key flags (so `--help` lists them, with bounds and
-choices), the multi-process flags, then absl's `app.run`. `main` parses the config (bad values: one
-line naming the flag, exit non-zero, nothing written), prepares the output directory (`cli.start`), times
-the run, collects compile seconds from every engine.Result the run returned, and writes summary.json,
+choices), the multi-process flags, then absl's `app.run`. `main` parses the config, checks the output
+directory (`cli.start`: an --out holding another experiment's results or other files is refused), then
+runs, analyses and writes into a hidden sibling of --out that replaces it whole at the end
+(`io.StagedOutput`): a failure at any point leaves --out as it was. It logs each phase at INFO, times the
+run, collects compile seconds from every engine.Result the run returned, and writes summary.json,
 summary.md and the figures. `call` runs the same `main` in-process with its own flag values (tests).
+
+Errors a user can fix (a bad value, a positional argument, an unusable --out, a dataset not prepared, a
+full disk) are app.UsageErrors naming the problem and the fix; `launch` prints each as one line on stderr
+and exits 1 (`report_errors`), without absl's usage text. Anything else is a bug: its traceback follows a
+one-line ERROR saying which phase failed.
 """
 
 from __future__ import annotations
 
+import errno
+import importlib.util
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from absl import app, flags, logging
 
 from jaxdl.experiment import cli, config, runtime
-from jaxdl.reporting import summary
-from jaxdl.training import distributed
+from jaxdl.reporting import io, summary
+from jaxdl.training import distributed, tensorboard
 
 FLAGS = flags.FLAGS
 
@@ -70,6 +80,14 @@ def timings(result: Any, wall_s: float) -> dict:
     return out
 
 
+def _refuse_workdir_inside(cfg, out: Path) -> None:
+    """A checkpoint --workdir inside --out would be lost when the run replaces --out whole."""
+    workdir = getattr(cfg, "workdir", "")
+    if workdir and Path(workdir).resolve().is_relative_to(out.resolve()):
+        raise app.UsageError(f"--workdir={workdir} is inside --out={out}, which a run replaces whole; pass a "
+                             "--workdir outside it")
+
+
 def main(config_cls, run: Callable, analyse: Callable, *, name: str) -> Callable:
     """The experiment's absl main: `main(argv, flag_values=FLAGS)` -> the output directory."""
 
@@ -78,17 +96,70 @@ def main(config_cls, run: Callable, analyse: Callable, *, name: str) -> Callable
             cfg = config.from_flags(config_cls, flag_values)
         except flags.ValidationError as err:
             raise app.UsageError(str(err)) from err
-        out = cli.start(argv, cfg.out, flag_values=flag_values)
-        t0 = time.perf_counter()
-        result = run(cfg)
-        s = analyse(cfg, result)
-        assert s.experiment == name, (s.experiment, name)
-        text = summary.write(s, out, config.as_dict(cfg), **timings(result, time.perf_counter() - t0))
-        logging.info("wrote %s", out)
+        out = cli.start(argv, cfg.out, flag_values=flag_values, experiment=name)
+        _refuse_workdir_inside(cfg, out)
+        if getattr(cfg, "tensorboard_dir", "") and importlib.util.find_spec("tensorboardX") is None:
+            raise app.UsageError(f"--tensorboard_dir needs tensorboardX: {tensorboard.INSTALL}")
+        had_results = out.exists()
+        phase = "starting"
+        try:
+            with io.StagedOutput(out) as stage:
+                t0 = time.perf_counter()
+                phase = "running (loading data, compiling, training)"
+                logging.info("%s: %s; results go to %s", name, phase, out)
+                with tensorboard.recording(getattr(cfg, "tensorboard_dir", "")):
+                    result = run(cfg)
+                phase = "analysing"
+                logging.info("%s: %s", name, phase)
+                s = analyse(cfg, result)
+                if s.experiment != name:
+                    raise AssertionError(f"analyse returned {s.experiment!r}'s summary, not {name!r}'s")
+                phase = "writing the summary and figures"
+                logging.info("%s: %s (%d figures)", name, phase, len(s.figures))
+                text = summary.write(s, stage, config.as_dict(cfg), **timings(result, time.perf_counter() - t0))
+        except io.OutputDirError as err:
+            raise app.UsageError(str(err)) from err
+        except OSError as err:
+            kept = f"{out} keeps its previous results" if had_results else f"nothing was written to {out}"
+            # A full disk anywhere, or any error writing the outputs, is the user's to fix; other OSErrors
+            # while running (a damaged file, say) are bugs or data errors and keep their traceback.
+            if phase.startswith("writing") or err.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise app.UsageError(f"{name}: {io.describe_os_error(err, phase)}; {kept}") from err
+            logging.error("%s failed while %s; %s (traceback below)", name, phase, kept)
+            raise
+        except app.UsageError:
+            raise
+        except Exception:
+            kept = f"{out} keeps its previous results" if had_results else f"nothing was written to {out}"
+            logging.error("%s failed while %s; %s (traceback below)", name, phase, kept)
+            raise
+        logging.info("%s: wrote %s", name, out)
         print(text)
         return out
 
     return _main
+
+
+def one_line(message: str) -> str:
+    """A multi-line error message as one line: indented lines (commands to run) become `quoted` parts."""
+    parts = []
+    for line in message.splitlines():
+        if line.strip():
+            parts.append(f"`{line.strip()}`" if line[:1].isspace() else line.strip())
+    return " ".join(parts)
+
+
+def report_errors(main: Callable, argv) -> None:
+    """Runs `main(argv)`; an app.UsageError (a bad value, an unusable --out, a dataset not prepared, a full
+    disk: each message names its fix) is printed as one line on stderr and exits 1. absl would print the
+    main module's docstring first and the error last."""
+    try:
+        main(argv)
+    except app.UsageError as err:
+        sys.stdout.flush()
+        sys.stderr.write(f"FATAL {one_line(str(err))}\n")
+        sys.stderr.flush()
+        sys.exit(err.exitcode or 1)
 
 
 def define(module: ModuleType, flag_values: flags.FlagValues = FLAGS, key_module: str | None = None) -> None:
@@ -101,7 +172,7 @@ def launch(module: ModuleType) -> None:
     """`python -m experiments.<name>`: process set-up, flags, absl's app.run(module.main)."""
     runtime.configure()
     define(module, key_module=sys.argv[0])
-    app.run(lambda argv: module.main(argv) and None)  # absl exits with main's return value
+    app.run(lambda argv: report_errors(module.main, argv))
 
 
 def call(module: ModuleType, *args: str):

@@ -6,12 +6,15 @@ carries a fixed verdict and the reason no experiment can answer it ("not testabl
 "definition, not a claim"). Nothing is left out silently: tests/test_claims.py fails when an entry has
 no answer in results/ or an experiment answers an id that is not here.
 
-Verdict words (the head of every verdict; a qualifier may follow in parentheses or after ' — '):
-  supported / contradicted / not resolved / not reproduced   from `jaxdl.analysis.stats.paired`, the one paired
-      rule (sign-test CI of the median paired difference), or from an exact computation (a closed form,
-      a maximum over runs) when the statement is not a comparison of two noisy configurations;
-  partly supported   a compound statement whose parts got different verdicts (`stats.combine`);
-  not testable here  no data or code here can check it (the reason is given);
+Verdict words (the head of every verdict; a qualifier may follow in parentheses or after ' — '): the
+vocabulary is `jaxdl.analysis.stats.VERDICTS`, defined there and nowhere else.
+  supported / contradicted / not resolved / not reproduced   from `jaxdl.analysis.stats.decide`, the one rule
+      (a 95% sign-test interval of the effect against the margin stated with the claim), or from
+      `stats.Exact` (a closed form, a witness, a maximum over every run, named in the row);
+  partly supported   a statement made of parts, some supported and some not; the row names each part's word
+      (`stats.combine`);
+  not testable here  nothing here can test it (the reason is given); a statement false as written is
+      contradicted, not untestable;
   definition, not a claim   a description of what was done or of a textbook fact that needs no test.
 """
 
@@ -19,10 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from jaxdl.analysis.stats import verdict_head
+from jaxdl.analysis.stats import VERDICTS, verdict_head
 
-VERDICTS = ("supported", "contradicted", "partly supported", "not resolved", "not reproduced",
-            "not testable here", "definition, not a claim")
+__all__ = ["VERDICTS", "ENTRIES", "BY_ID", "Entry", "check_verdict", "for_experiment", "RULE_LINK"]
 RULE_LINK = "one rule for every verdict, BUILD.md § Verdicts"
 
 
@@ -63,12 +65,12 @@ ENTRIES = (
     _E("l2_far_init_mislabels", "000", "§1", "Using L2 error, the neuron runs the risk of incorrect labeling if "
        "initial weights for the data set are far from optimal.", "result", "landscape"),
     # ---- seed 000 §2: fully connected grid -----------------------------------------------------------
-    _E("fc_ordering", "000", "§2", "Sorted by iterations to 100% training accuracy: Sigmoid-L2 (10,000) > "
-       "Sigmoid-CE (~5,000) > ReLU-L2 (~2,500) > ReLU-CE (~800).", "result", "fc_grid"),
-    _E("fc_iteration_counts", "000", "§2", "The cells need about 10,000, 5,000, 2,500 and 800 iterations to "
-       "reach 100% training accuracy.", "result", "fc_grid"),
+    _E("fc_ordering", "000", "§2", "[Sorted] according to the training iterations to reach 100% accuracy: "
+       "Sigmoid with L2, Sigmoid with CE, ReLu with L2, ReLu with CE.", "result", "fc_grid"),
+    _E("fc_iteration_counts", "000", "§2", "Sigmoid with L2 (10,000 iterations), Sigmoid with CE (~5,000 "
+       "iterations), ReLu with L2 (~2,500 iterations), ReLu with CE (~800 iterations).", "result", "fc_grid"),
     _E("ce_more_robust", "000", "§2", "As explained in part 1, cross entropy is more robust than L2 as a loss "
-       "function for learning.", "reason", "fc_grid"),
+       "function for learning.", "reason", "landscape"),  # part 1's argument: far starts (experiments/landscape)
     _E("relu_cheaper", "000", "§2", "ReLU is more computationally efficient, as it does not need to calculate an "
        "expensive exponential.", "reason", "fc_grid"),
     _E("relu_no_vanishing_gradient", "000", "§2", "ReLU does not have a vanishing gradient.", "reason",
@@ -100,6 +102,10 @@ ENTRIES = (
        "in the loss function. Logarithmic functions are convex.", "reason", "convexity"),
     _E("ce_convex_by_composition", "004", "Q1", "The composition of convex functions preserves convexity, and "
        "since CE is a composition of convex functions, it remains convex.", "reason", "convexity"),
+    _E("sum_scale_keep_convexity", "004", "Q1", "The summation and scaling operations do not affect convexity.",
+       "reason", "convexity"),
+    _E("convex_loss_convex_problem", "004", "Q1", "Convex loss functions lead to convex optimization problems.",
+       "reason", "convexity"),
     _E("convex_gd_global_minimum", "004", "Q1", "[Convexity] guarantees that the optimization process converges "
        "to the global minimum (assuming appropriate learning rates).", "reason", "convexity"),
     _E("mse_not_convex_logistic", "004", "Q1", "Mean Squared Error (MSE) does not guarantee convexity.", "result",
@@ -119,6 +125,8 @@ ENTRIES = (
        "entire network, from input to output, becomes a linear transformation.", "reason", "convexity"),
     _E("ce_nonconvex_from_sigmoid", "004", "Q2", "The sigmoid function itself is not convex across its entire "
        "domain. Therefore, CE loss is not convex.", "reason", "convexity"),
+    _E("mse_is_convex_quadratic", "004", "Q2", "MSE is a quadratic function, which is convex.", "reason",
+       "convexity"),
     _E("mse_linear_net_convex", "004", "Q2", "When combined with a linear network, MSE becomes a simple linear "
        "function of the squared inputs. This linear function is convex.", "reason", "convexity"),
     _E("linear_net_cannot_classify", "004", "Q2", "With linear activation functions, the network lacks the "
@@ -153,6 +161,8 @@ ENTRIES = (
        "architecture is well-suited for recognizing digits in the SVHN dataset.", "reason", "svhn_zoo"),
     _E("resnets_less_effective", "004", "Q4", "ResNet models seem to be slightly less effective than LeNet-5, VGG "
        "and AlexNet on the SVHN dataset.", "result", "svhn_zoo"),
+    _E("vgg_small_filters", "004", "Q4", "VGG is known for its deep architecture with small convolutional "
+       "filters and max-pooling layers.", "reason", "svhn_zoo"),
     _E("resnet_skips_vanishing", "004", "Q4", "ResNet architectures [have] residual connections, which help "
        "mitigate the vanishing gradient problem and enable training of very deep networks.", "reason",
        "depth"),

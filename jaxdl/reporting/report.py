@@ -136,8 +136,10 @@ def _report_header(prov: dict, scale: str, rows: list[dict]) -> list[str]:
         "## Claims audit",
         "",
         "Every checkable statement of the two seed reports (results, numbers, orderings and the reasons they "
-        "give), from the registry in `jaxdl/reporting/claims.py`, with our measurement and a verdict from the "
-        "experiment's data through one rule (BUILD.md, Verdicts), or the reason it cannot be tested here.",
+        "give), from the registry in `jaxdl/reporting/claims.py`, with our measurement and a verdict computed "
+        "from the experiment's data: each part of a statement decided by one rule (a sign-test 95% interval "
+        "against the margin stated with it) or by an exact computation named in the row, the parts combined by "
+        "one documented rule (BUILD.md, Verdicts); or the reason it cannot be tested here.",
         "",
         f"**{count_line(rows)}**",
         "",
@@ -205,10 +207,20 @@ def experiments_table(summaries: dict[str, dict | None], rows: list[dict]) -> st
         on = f" on {dev['device_count']} x {dev['device_kind']}" if dev else ""
         wall_text = "" if wall is None else f" ({_duration(wall)}{on})"
         counts = ", ".join(f"{verdicts[name][v]} {v}" for v in (*registry.VERDICTS, "missing") if verdicts[name][v])
-        text = summary.get("title", name) + (f" {summary['headline']}" if summary.get("headline") else "")
+        headline = summary.get("headline") or _first_finding(summary)
+        text = summary.get("title", name) + (f": {headline}" if headline else "")
         lines.append(f"| [{name}](results/README.md#{name}) | `python -m experiments.{name}`{wall_text} | "
                      f"{text.replace('|', '/')} | {counts} |")
     return "\n".join(lines)
+
+
+def _first_finding(summary: dict, limit: int = 200) -> str:
+    """Without a `headline`: the first clause of the experiment's first answer (computed from its data)."""
+    claims = summary.get("claims") or {}
+    if not isinstance(claims, dict) or not claims:
+        return ""
+    first = next(iter(claims.values())).get("ours", "").split("; ")[0].strip()
+    return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def _duration(seconds: float) -> str:

@@ -4,6 +4,12 @@
 ...)` renders them once (markdown and JSON, with provenance and the wall-time footer), draws each
 figure once, and returns the markdown. Claims are answers to entries of the registry in
 `jaxdl.reporting.claims` by id: the report joins them by id only, so rewording never loses a row.
+
+summary.json is data (its JSON Schema: `SCHEMA_PATH`, version `SCHEMA_VERSION`): a table's rows hold the
+values themselves (numbers as numbers, a fraction as a fraction, an interval as {"lo", "hi"}, a value known
+only as a bound as `Censored`), and all formatting (digits, %, "(best)", "a-b") lives in the table's
+`formats`, applied only to summary.md. NaN is null and +-inf {"inf": +-1} everywhere in the file
+(jaxdl.reporting.io.to_json).
 """
 
 from __future__ import annotations
@@ -13,8 +19,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from absl import logging
+
 from jaxdl.reporting import claims as registry
 from jaxdl.reporting import io, provenance
+
+# Bump when a reader of summary.json would have to change; summary.schema.json describes this version.
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).with_name("summary.schema.json")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,9 +47,51 @@ class Claim:
 
 
 @dataclasses.dataclass(frozen=True)
+class Censored:
+    """A value known only as a bound, e.g. a run that never reached its target within the budget: at least
+    `value` steps. JSON {"at_least": value} (or {"at_most": value}); markdown ">= value" ("<= value"),
+    the value formatted as its column."""
+
+    value: float
+    at_least: bool = True
+
+    def to_json(self) -> dict:
+        return {"at_least" if self.at_least else "at_most": self.value}
+
+    def __format__(self, spec: str) -> str:
+        return (">= " if self.at_least else "<= ") + format(self.value, spec)
+
+
+def censored_if(value: float, flag: bool, at_least: bool = True):
+    """`value`, or Censored(value) where `flag` says the measurement stopped there."""
+    return Censored(value, at_least) if flag else value
+
+
+def render(fmt, value) -> str:
+    """One table cell as markdown text (see Table)."""
+    if value is None:
+        return "n/a"
+    if callable(fmt):
+        return fmt(value)
+    if isinstance(fmt, str) and "{" in fmt:
+        return fmt.format(**value) if isinstance(value, dict) else fmt.format(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):  # a list of numbers, each formatted alike
+        return "[" + ", ".join(render(fmt, v) for v in value) + "]"
+    if fmt and isinstance(value, (int, float, Censored)):
+        return format(value, fmt)
+    return str(value)
+
+
+@dataclasses.dataclass(frozen=True)
 class Table:
-    """A markdown table. `formats[i]` formats column i (a format spec such as '.3g', or a callable);
-    None or '' leaves the value as str(value)."""
+    """A table of values; markdown only formats them. `formats[i]` formats column i: a format spec such as
+    '.3g' or '.0%' (numbers, and each number of a list), a template with braces such as
+    '{median:.0f} ({q25:.0f}-{q75:.0f})' (filled from a dict value, or from the value itself as {0}), or a
+    callable; None or '' leaves str(value).
+    Rows hold numbers, strings (labels and words, never formatted numbers), booleans, None (n/a), dicts of
+    those (named parts: an estimate and its interval) and `Censored` values."""
 
     title: str
     columns: Sequence[str]
@@ -46,14 +100,7 @@ class Table:
     note: str = ""
 
     def cell(self, i: int, value) -> str:
-        fmt = self.formats[i] if self.formats and i < len(self.formats) else None
-        if value is None:
-            return "n/a"
-        if callable(fmt):
-            return fmt(value)
-        if fmt and isinstance(value, (int, float)):
-            return format(value, fmt)
-        return str(value)
+        return render(self.formats[i] if self.formats and i < len(self.formats) else None, value)
 
     def markdown(self) -> list[str]:
         lines = [f"### {self.title}", ""] if self.title else []
@@ -65,7 +112,7 @@ class Table:
         return lines + [""]
 
     def to_json(self) -> dict:
-        return {"title": self.title, "columns": list(self.columns), "rows": [list(r) for r in self.rows],
+        return {"title": self.title, "columns": list(self.columns), "rows": io.to_json([list(r) for r in self.rows]),
                 "note": self.note}
 
 
@@ -87,7 +134,9 @@ class Summary:
     claims: list[Claim] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
     figures: list[Figure] = dataclasses.field(default_factory=list)
-    data: dict = dataclasses.field(default_factory=dict)  # every number behind the tables (JSON only)
+    data: dict = dataclasses.field(default_factory=dict)  # the raw numbers behind tables and figures (JSON only)
+    # One sentence of headline numbers, computed from the data (the README's experiment table shows it).
+    headline: str = ""
 
 
 def claims_markdown(claims: Sequence[Claim]) -> list[str]:
@@ -101,7 +150,7 @@ def claims_markdown(claims: Sequence[Claim]) -> list[str]:
 
 
 def markdown(s: Summary, prov: dict) -> str:
-    lines = [f"# {s.title}", "", s.setup, ""]
+    lines = [f"# {s.title}", "", *([f"**{s.headline}**", ""] if s.headline else []), s.setup, ""]
     for t in s.tables:
         lines += t.markdown()
     if s.claims:
@@ -121,17 +170,13 @@ def markdown(s: Summary, prov: dict) -> str:
     return "\n".join(lines)
 
 
-def write(s: Summary, out: Path, config: dict, **timings) -> str:
-    """Writes summary.json, summary.md and the figures into `out` (process 0 only: jaxdl.reporting.io), returns
-    the markdown. `timings`: wall_s, compile_s, ... for the provenance record."""
-    prov = provenance.collect(config, **timings)
-    text = markdown(s, prov)
-    if io.is_writer():  # other processes of a multi-process run write nothing, so they draw nothing
-        for f in s.figures:
-            f.draw(Path(out) / f.name)
-    io.write_json(Path(out) / "summary.json", {
+def to_json(s: Summary, prov: dict) -> dict:
+    """The summary.json document (summary.schema.json)."""
+    return io.to_json({
+        "schema_version": SCHEMA_VERSION,
         "experiment": s.experiment,
         "title": s.title,
+        **({"headline": s.headline} if s.headline else {}),
         "setup": s.setup,
         "claims": {c.id: {"ours": c.ours, "verdict": c.verdict, "evidence": c.evidence} for c in s.claims},
         "tables": [t.to_json() for t in s.tables],
@@ -140,5 +185,17 @@ def write(s: Summary, out: Path, config: dict, **timings) -> str:
         "data": s.data,
         "provenance": prov,
     })
+
+
+def write(s: Summary, out: Path, config: dict, **timings) -> str:
+    """Writes summary.json, summary.md and the figures into `out` (process 0 only: jaxdl.reporting.io), returns
+    the markdown. `timings`: wall_s, compile_s, ... for the provenance record."""
+    prov = provenance.collect(config, **timings)
+    text = markdown(s, prov)
+    if io.is_writer():  # other processes of a multi-process run write nothing, so they draw nothing
+        for i, f in enumerate(s.figures, 1):
+            logging.info("%s: drawing figure %d/%d, %s", s.experiment, i, len(s.figures), f.name)
+            f.draw(Path(out) / f.name)
+    io.write_json(Path(out) / "summary.json", to_json(s, prov))
     io.write_text(Path(out) / "summary.md", text)
     return text

@@ -45,7 +45,7 @@ from absl import logging
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from jaxdl.training import distributed, grouping
+from jaxdl.training import distributed, grouping, tensorboard
 from jaxdl.training.grouping import AUTO, auto_group, default_group, one_model_at_a_time
 from jaxdl.training.mesh import AXIS, BATCH_AXIS, batch_sharding, device_mesh, layout, pad_models, padded_count
 from jaxdl.training.program import CHOICE, ChunkProgram, chunk_length
@@ -284,9 +284,13 @@ class Trainer:
         """The host loop: chunks until `self.steps` or `stop(state)`; (state, [per-chunk metrics in model
         order], steps done)."""
         records, steps_done, t_start = [], start_step, time.perf_counter()
+        recorder = tensorboard.active()
         while steps_done < self.steps:
             state, metrics = run_chunk(state, data, jnp.int32(steps_done))
             records.append(jax.tree.map(lambda x: x[back], distributed.fetch(metrics)))
+            if recorder is not None:
+                steps = steps_done + self.record_every * np.arange(self.chunk // self.record_every)
+                recorder.write(label, {k: v[:models] for k, v in records[-1].items()}, steps)
             steps_done += self.chunk
             self._log_progress(label, records[-1], models, steps_done, start_step, time.perf_counter() - t_start)
             if on_chunk is not None:
