@@ -43,10 +43,17 @@ def test_flags_default_to_the_cpu_preset_and_explicit_flags_win_over_full():
     ("--lr=0,1", "every item must be > 0, not 0.0"), ("--lr=0.1,", "empty item"),
     ("--lr=a", "every item must be a number, e.g. --lr=0.1,1.0"),
     ("--steps=0", "^flag --steps=0: must be >= 1$"), ("--loss=mse", "one of <ce|l2>"), ("--seeds=0", "must be >= 1"),
+    ("--steps=2.5", "^flag --steps=2.5: '2.5' is not a whole number \\(e.g. 1000 or 1e3\\)$"),
+    ("--steps=1e3x", "is not a whole number"),
 ])
 def test_bad_values_are_refused_naming_the_flag(argv, message):
     with pytest.raises(flags.IllegalFlagValueError, match=message):
         parse(argv)
+
+
+def test_integer_flags_take_whole_numbers_written_as_people_write_them():
+    assert parse("--steps=1e3").steps == 1000 and parse("--steps=10_000").steps == 10000
+    assert parse("--steps=42").steps == 42
 
 
 def test_engine_group_maps_the_flag():

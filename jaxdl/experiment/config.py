@@ -172,9 +172,10 @@ def _define_one(cls, f: dataclasses.Field, default, flag_values) -> None:
         return
     if kind is str and meta.get("choices"):
         flags.DEFINE_enum(f.name, default, list(meta["choices"]), help_text, flag_values=flag_values)
+    elif kind is int:
+        flags.DEFINE(_WholeNumber(), f.name, default, help_text, flag_values, flags.ArgumentSerializer())
     else:
-        define = {int: flags.DEFINE_integer, float: flags.DEFINE_float, bool: flags.DEFINE_bool,
-                  str: flags.DEFINE_string}[kind]
+        define = {float: flags.DEFINE_float, bool: flags.DEFINE_bool, str: flags.DEFINE_string}[kind]
         define(f.name, default, help_text, flag_values=flag_values)
 
     def check(value):
@@ -184,6 +185,23 @@ def _define_one(cls, f: dataclasses.Field, default, flag_values) -> None:
 
     if meta.get("choices") or meta.get("lower") is not None or meta.get("upper") is not None:
         flags.register_validator(f.name, check, flag_values=flag_values)
+
+
+class _WholeNumber(flags.IntegerParser):
+    """An integer flag that also takes the way people write step counts (1e4, 10_000) when the value is a
+    whole number, and otherwise says what it needs instead of Python's int() message."""
+
+    def convert(self, argument):
+        try:
+            return super().convert(argument)
+        except ValueError:
+            try:
+                value = float(str(argument).replace("_", ""))
+            except ValueError:
+                value = None
+            if value is None or not value.is_integer():
+                raise ValueError(f"{argument!r} is not a whole number (e.g. 1000 or 1e3)") from None
+            return int(value)
 
 
 class _CheckedList(flags.ListParser):
