@@ -29,6 +29,7 @@ SECTIONS = {
     "zoo": "benchmarks.zoo_bench",
     "data": "benchmarks.data_bench",
     "startup": "benchmarks.startup_bench",
+    "landscape": "benchmarks.landscape_bench",
 }
 
 FLAGS = flags.FLAGS

@@ -282,10 +282,9 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> None:
     path = Path(path)
     try:
         with atomic_path(path) as tmp:
-            # A figure with a layout engine (constrained layout) is already fitted: a second, "tight" pass
-            # over every artist's extent cost 15-20% of the drawing time.
-            bbox = None if fig.get_layout_engine() is not None else "tight"
-            fig.savefig(tmp, dpi=dpi, bbox_inches=bbox, format=path.suffix.lstrip(".") or "png")
+            # "tight" even under constrained layout (which fits the axes but not a title wider than the
+            # figure): skipping it saved 15-20% of the drawing time and clipped net_landscape's titles.
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
     finally:
         plt.close(fig)
 
