@@ -214,7 +214,7 @@ def experiments_table(summaries: dict[str, dict | None], rows: list[dict]) -> st
     return "\n".join(lines)
 
 
-def _first_finding(summary: dict, limit: int = 200) -> str:
+def _first_finding(summary: dict, limit: int = 140) -> str:
     """Without a `headline`: the first clause of the experiment's first answer (computed from its data)."""
     claims = summary.get("claims") or {}
     if not isinstance(claims, dict) or not claims:
