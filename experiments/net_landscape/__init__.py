@@ -277,8 +277,11 @@ def analyse(cfg: Config, out: dict) -> Summary:
                  + "; ".join(f"{n}: " + ", ".join(f"[`{i}`](../README.md#{i})" for i in BEARS_ON[n])
                              for n in cfg.families) + ".")
     data["compile_s"] = out["compile_s"]
+    sharpness = {(r[0], r[1]): r[3] for r in per_arm_rows}  # (family, arm) -> median λmax at the minimum
+    headline = "median top Hessian eigenvalue at the trained weights: " + "; ".join(
+        " vs ".join(f"{arm} {sharpness[name, arm]:.3g}" for arm in out[name]["family"].arms) for name in cfg.families)
     return Summary("net_landscape", "Loss landscapes of the real networks: L2 vs CE, branch vs none, skips vs none",
-                   setup, tables, [], notes, figures, data)
+                   setup, tables, [], notes, figures, data, headline=headline)
 
 
 main = entry.main(Config, run, analyse, name="net_landscape")
