@@ -73,22 +73,17 @@ def prepare_out_dir(path: str | os.PathLike, flag: str = "out") -> Path:
     return out
 
 
-def results_owner(path: Path) -> str | None:
-    """The experiment whose results `path` holds (its summary.json's "experiment"), else None."""
+def _earlier_results(path: Path) -> tuple[str | None, set[str]]:
+    """(the experiment whose results `path` holds, the files that run wrote) from its summary.json;
+    (None, set()) without a readable one."""
     try:
-        owner = json.loads((path / "summary.json").read_text()).get("experiment")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return owner if isinstance(owner, str) else None
-
-
-def _own_files(path: Path) -> set[str]:
-    """The files a run writes into its directory, as its summary.json lists them."""
-    try:
-        figures = json.loads((path / "summary.json").read_text()).get("figures", [])
-    except (OSError, ValueError, AttributeError):
-        figures = []
-    return {"summary.json", "summary.md", *(f for f in figures if isinstance(f, str))}
+        summary = json.loads((path / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None, set()
+    if not isinstance(summary, dict) or not isinstance(summary.get("experiment"), str):
+        return None, set()
+    figures = summary.get("figures") if isinstance(summary.get("figures"), list) else []
+    return summary["experiment"], {"summary.json", "summary.md", *(f for f in figures if isinstance(f, str))}
 
 
 def check_out_dir(path: str | os.PathLike, experiment: str, flag: str = "out") -> Path:
@@ -107,11 +102,11 @@ def check_out_dir(path: str | os.PathLike, experiment: str, flag: str = "out") -
         raise OutputDirError(f"cannot read --{flag}={out} ({err.strerror or err}); {fix}") from err
     if not entries:
         return out
-    owner = results_owner(out)
+    owner, own_files = _earlier_results(out)
     if owner is not None and owner != experiment:
         raise OutputDirError(f"--{flag}={out} holds {owner}'s results, not {experiment}'s; {fix} "
                              f"(e.g. --{flag}={out.parent / experiment})")
-    foreign = [e for e in entries if owner is None or e not in _own_files(out)]
+    foreign = [e for e in entries if e not in own_files]
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise OutputDirError(f"--{flag}={out} holds files that are not {experiment}'s results ({shown}); {fix}, "
@@ -282,8 +277,8 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> None:
     path = Path(path)
     try:
         with atomic_path(path) as tmp:
-            # "tight" even under constrained layout (which fits the axes but not a title wider than the
-            # figure): skipping it saved 15-20% of the drawing time and clipped net_landscape's titles.
+            # "tight" even under constrained layout, which fits the axes but would clip a title wider
+            # than the figure.
             fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
     finally:
         plt.close(fig)
