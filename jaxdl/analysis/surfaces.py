@@ -47,6 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxdl.analysis import hessian
+from jaxdl.models import scan_conv
 from jaxdl.training import engine
 
 
@@ -198,16 +199,8 @@ def _use_im2col(next_fun, args, kwargs, context):
     return next_fun(*args, **kwargs)
 
 
-class MatmulConvs:
+class MatmulConvs(scan_conv.Intercepted):
     """A flax model whose every nn.Conv runs as `im2col_conv`: the same parameters and outputs (to float
     rounding), and Hessian-vector products that stay fast inside loops on XLA:CPU."""
 
-    def __init__(self, module: nn.Module):
-        self.module = module
-
-    def init(self, *args, **kwargs):
-        return self.module.init(*args, **kwargs)
-
-    def apply(self, *args, **kwargs):
-        with nn.intercept_methods(_use_im2col):
-            return self.module.apply(*args, **kwargs)
+    interceptor = staticmethod(_use_im2col)

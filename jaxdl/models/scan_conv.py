@@ -194,9 +194,12 @@ def _use_scan_friendly_conv(next_fun, args, kwargs, context):
     return clone.apply({"params": module.variables["params"]}, *args, **kwargs)
 
 
-class ScanFriendlyConvs:
-    """Wraps a flax model (init/apply, as classify.make_task uses it) so that every nn.Conv inside runs
-    with `scan_friendly_conv`. Parameters and outputs are those of the wrapped model."""
+class Intercepted:
+    """A flax model (init/apply, as classify.make_task uses it) whose `apply` runs under the class's method
+    `interceptor` (nn.intercept_methods), e.g. to swap the convolution every nn.Conv calls. Parameters are
+    the wrapped model's."""
+
+    interceptor = None  # (next_fun, args, kwargs, context) -> output; set by each subclass
 
     def __init__(self, module: nn.Module):
         self.module = module
@@ -205,8 +208,15 @@ class ScanFriendlyConvs:
         return self.module.init(*args, **kwargs)
 
     def apply(self, *args, **kwargs):
-        with nn.intercept_methods(_use_scan_friendly_conv):
+        with nn.intercept_methods(type(self).interceptor):
             return self.module.apply(*args, **kwargs)
+
+
+class ScanFriendlyConvs(Intercepted):
+    """Every nn.Conv (and nn.Dense) of the wrapped model runs with `scan_friendly_conv` (`scan_friendly_dot`).
+    Parameters and outputs are those of the wrapped model."""
+
+    interceptor = staticmethod(_use_scan_friendly_conv)
 
 
 def wrap_for_backend(model: nn.Module):
