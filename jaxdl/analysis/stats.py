@@ -314,12 +314,11 @@ def about(values, target: float, *, margin: float, censored=None, level: float =
 
 
 def _clopper_pearson(k: int, m: int, level: float = LEVEL) -> tuple[float, float]:
-    from scipy.stats import beta
+    """The exact (Clopper-Pearson) interval of a share k / m, m >= 1: scipy's."""
+    from scipy.stats import binomtest
 
-    alpha = 1 - level
-    lo = 0.0 if k == 0 else float(beta.ppf(alpha / 2, k, m - k + 1))
-    hi = 1.0 if k == m else float(beta.ppf(1 - alpha / 2, k + 1, m - k))
-    return lo, hi
+    ci = binomtest(k, m).proportion_ci(confidence_level=level, method="exact")
+    return float(ci.low), float(ci.high)
 
 
 def sign_share(a, b, *, claimed_sign: int = 1, margin: float = 0.0, a_censored=None, b_censored=None,
