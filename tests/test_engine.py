@@ -288,3 +288,28 @@ def test_a_second_call_reuses_the_compiled_program():
     jax.tree.map(np.testing.assert_array_equal, again.state["params"], first.state["params"])
     other = trainer(engine.seed_keys([0, 1, 2]), {"lr": np.array([1.0, 0.5, 2.0], np.float32)}, data)
     assert other.compile_s > 0  # 3 models pad to 4: another shape, another program
+
+
+def test_step_group_traces_the_step_only_where_convolving_changes_the_group():
+    from jaxdl.training import grouping
+
+    small = {"w": jax.ShapeDtypeStruct((3, 3, 1, 4), jnp.float32)}
+    x = jnp.zeros((1, 8, 8, 1))
+
+    def conv_step(state, data, t):
+        y = jax.lax.conv_general_dilated(data, state["w"], (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return state, {"y": y.sum()}
+
+    def dense_step(state, data, t):
+        return state, {"y": (data.reshape(1, -1)[:, :36] @ state["w"].reshape(36, 1)).sum()}
+
+    def untraceable(state, data, t):
+        raise AssertionError("traced although convolving cannot change the group")
+
+    cpu = jax.default_backend() == "cpu"
+    assert grouping.step_group(conv_step, small, x, 64) == (1 if cpu else None)
+    assert grouping.step_group(dense_step, small, x, 64) == (32 if cpu else None)
+    big = {"w": jax.ShapeDtypeStruct((8 << 20,), jnp.float32)}  # 32 MB: one at a time on CPU either way
+    if cpu:
+        assert grouping.step_group(untraceable, big, x, 64) == 1
+    assert grouping.step_group(untraceable, small, x, 1) is None  # one model: nothing to group

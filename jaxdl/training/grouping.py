@@ -52,12 +52,14 @@ def auto_group(step_convolves: bool, state_bytes: int, models_per_device: int,
 
 
 def step_group(step: Callable, one_state, data, models_per_device: int) -> int | None:
-    """`auto_group` for a task's `step(state, data, t)`, traced (not run) on one model's state
-    (ShapeDtypeStructs will do)."""
-    if models_per_device <= 1:
-        return None
-    jaxpr = jax.make_jaxpr(step)(one_state, data, jax.numpy.int32(0)).jaxpr
+    """`auto_group` for a task's `step(state, data, t)` on one model's state (ShapeDtypeStructs will do). The
+    step is traced (not run) only where convolving would change the answer: tracing a ResNet's step costs
+    seconds, and on an accelerator a small state's group is the same either way."""
     state_bytes = sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(one_state))
+    plain = auto_group(False, state_bytes, models_per_device)
+    if auto_group(True, state_bytes, models_per_device) == plain:
+        return plain
+    jaxpr = jax.make_jaxpr(step)(one_state, data, jax.numpy.int32(0)).jaxpr
     return auto_group(_convolves(jaxpr), state_bytes, models_per_device)
 
 
