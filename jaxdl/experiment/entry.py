@@ -98,7 +98,8 @@ def main(config_cls, run: Callable, analyse: Callable, *, name: str) -> Callable
             raise app.UsageError(str(err)) from err
         out = cli.start(argv, cfg.out, flag_values=flag_values, experiment=name)
         _refuse_workdir_inside(cfg, out)
-        if getattr(cfg, "tensorboard_dir", "") and importlib.util.find_spec("tensorboardX") is None:
+        tensorboard_dir = getattr(cfg, "tensorboard_dir", "")
+        if tensorboard_dir and importlib.util.find_spec("tensorboardX") is None:
             raise app.UsageError(f"--tensorboard_dir needs tensorboardX: {tensorboard.INSTALL}")
         had_results = out.exists()
         phase = "starting"
@@ -107,7 +108,7 @@ def main(config_cls, run: Callable, analyse: Callable, *, name: str) -> Callable
                 t0 = time.perf_counter()
                 phase = "running (loading data, compiling, training)"
                 logging.info("%s: %s; results go to %s", name, phase, out)
-                with tensorboard.recording(getattr(cfg, "tensorboard_dir", "")):
+                with tensorboard.recording(tensorboard_dir):
                     result = run(cfg)
                 phase = "analysing"
                 logging.info("%s: %s", name, phase)
@@ -119,18 +120,14 @@ def main(config_cls, run: Callable, analyse: Callable, *, name: str) -> Callable
                 text = summary.write(s, stage, config.as_dict(cfg), **timings(result, time.perf_counter() - t0))
         except io.OutputDirError as err:
             raise app.UsageError(str(err)) from err
-        except OSError as err:
-            kept = f"{out} keeps its previous results" if had_results else f"nothing was written to {out}"
-            # A full disk anywhere, or any error writing the outputs, is the user's to fix; other OSErrors
-            # while running (a damaged file, say) are bugs or data errors and keep their traceback.
-            if phase.startswith("writing") or err.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise app.UsageError(f"{name}: {io.describe_os_error(err, phase)}; {kept}") from err
-            logging.error("%s failed while %s; %s (traceback below)", name, phase, kept)
-            raise
         except app.UsageError:
             raise
-        except Exception:
+        except Exception as err:
             kept = f"{out} keeps its previous results" if had_results else f"nothing was written to {out}"
+            # A full disk anywhere, or any error writing the outputs, is the user's to fix; other errors
+            # while running (a damaged file, a bug) keep their traceback.
+            if isinstance(err, OSError) and (phase.startswith("writing") or err.errno in (errno.ENOSPC, errno.EDQUOT)):
+                raise app.UsageError(f"{name}: {io.describe_os_error(err, phase)}; {kept}") from err
             logging.error("%s failed while %s; %s (traceback below)", name, phase, kept)
             raise
         logging.info("%s: wrote %s", name, out)
