@@ -86,3 +86,9 @@ def test_run_names_are_safe_directory_names(tmp_path, label, run):
     recorder.write(label, {"x": np.ones((1, 2))}, np.array([0, 1]))
     recorder.close()
     assert (tmp_path / run / "model_0000").is_dir()
+
+
+def test_an_unwritable_directory_is_refused_before_any_work(tmp_path):
+    (tmp_path / "file").write_text("")
+    assert_cli_rejects("experiments.xor", tmp_path / "never", f"--tensorboard_dir={tmp_path / 'file'}",
+                       message="is a file, not a directory; pass a directory with --tensorboard_dir")

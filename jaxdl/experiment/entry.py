@@ -101,6 +101,11 @@ def main(config_cls, run: Callable, analyse: Callable, *, name: str) -> Callable
         tensorboard_dir = getattr(cfg, "tensorboard_dir", "")
         if tensorboard_dir and importlib.util.find_spec("tensorboardX") is None:
             raise app.UsageError(f"--tensorboard_dir needs tensorboardX: {tensorboard.INSTALL}")
+        if tensorboard_dir:  # unwritable: refused now, not after training
+            try:
+                io.prepare_out_dir(tensorboard_dir, flag="tensorboard_dir")
+            except io.OutputDirError as err:
+                raise app.UsageError(str(err)) from err
         had_results = out.exists()
         phase = "starting"
         try:
