@@ -61,15 +61,6 @@ def jax_rates(repeats: int) -> tuple[dict[str, float], int | None]:
     return {name: t.rate(fns[name][1]) for name, t in timings.items()}, default.first.group
 
 
-def step_flops() -> float:
-    """XLA's count of FLOPs in one model's training step (forward, backward, update)."""
-    x, y = workloads.fc_data()
-    task = workloads.fc_task()
-    state = jax.eval_shape(lambda k: task.init(k, {"lr": jnp.float32(LR)}), jax.random.PRNGKey(0))
-    return float(jax.jit(task.step).lower(state, (jnp.asarray(x), jnp.asarray(y)), jnp.int32(0))
-                 .cost_analysis()["flops"])
-
-
 def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
     """FLOP/s of float32 n x n matmuls, one per device at once (every core busy), in the fastest repeat:
     the practical peak."""
@@ -80,6 +71,53 @@ def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
     matmul = jax.jit(lambda a: jnp.einsum("dij,djk->dik", a, a), out_shardings=sharding)
     matmul(a).block_until_ready()
     return 2 * n**3 * len(devices) / min(timing.repeat_seconds(lambda: matmul(a).block_until_ready(), repeats))
+
+
+def step_cost() -> dict:
+    """XLA's cost analysis of one model's training step: flops (forward, backward, update: the matmuls of
+    16-wide layers are as small as the elementwise work), transcendentals, bytes accessed."""
+    x, y = workloads.fc_data()
+    task = workloads.fc_task()
+    state = jax.eval_shape(lambda k: task.init(k, {"lr": jnp.float32(LR)}), jax.random.PRNGKey(0))
+    cost = jax.jit(task.step).lower(state, (jnp.asarray(x), jnp.asarray(y)), jnp.int32(0)).cost_analysis()
+    return {k: float(cost.get(k, 0.0)) for k in ("flops", "transcendentals", "bytes accessed")}
+
+
+def vector_peak(size: int = 1 << 14, chain: int = 64, repeats: int = 5) -> dict:
+    """What this CPU's vector units do on data that stays in cache, every device at once, fastest repeat:
+    FLOP/s of a fused chain of multiply-adds (2 FLOPs each) and exp/s, on `size` float32 per device (64 KB,
+    the size of the grid's per-device working set, not a memory stream)."""
+    devices = jax.devices()
+    sharding = jax.sharding.NamedSharding(engine.device_mesh(devices), jax.sharding.PartitionSpec(engine.AXIS))
+    x = jax.device_put(jnp.linspace(-1, 1, size * len(devices), dtype=jnp.float32).reshape(len(devices), size),
+                       sharding)
+
+    def fma_chain(v):
+        return jax.lax.fori_loop(0, chain, lambda i, v: v * 0.999 + 0.001, v, unroll=True)
+
+    def exp_chain(v):
+        return jax.lax.fori_loop(0, chain, lambda i, v: jnp.exp(v) * 0.5 - 0.5, v, unroll=True)
+
+    out = {}
+    for name, fn, per in (("fma_flops_per_s", fma_chain, 2), ("exp_per_s", exp_chain, 1)):
+        f = jax.jit(fn, out_shardings=sharding)
+        f(x).block_until_ready()
+        out[name] = per * chain * size * len(devices) / min(timing.repeat_seconds(lambda f=f: f(x).block_until_ready(),
+                                                                                   repeats))
+    return out
+
+
+def roofline(rate: float, cost: dict, peak: dict) -> str:
+    """The bound that applies to a 2-16-1 model-step (elementwise-sized work, data in cache): its FLOPs at the
+    vector units' multiply-add rate plus its transcendentals at the exp rate; the engine's share of it."""
+    seconds = cost["flops"] / peak["fma_flops_per_s"] + cost["transcendentals"] / peak["exp_per_s"]
+    bound = 1 / seconds
+    return (f"- elementwise roofline: one model-step is {cost['flops']:,.0f} FLOPs and {cost['transcendentals']:,.0f} "
+            f"transcendentals (XLA's count); the vector units here do {peak['fma_flops_per_s'] / 1e9:.1f} GFLOP/s "
+            f"of in-cache multiply-adds and {peak['exp_per_s'] / 1e9:.2f} G exp/s (every device at once), so no "
+            f"program can exceed **{bound:,.0f} model-steps/s**; the engine default's {rate:,.0f} is "
+            f"**{100 * rate / bound:.0f}%** of it (the rest: reductions, layout changes between the 16-wide "
+            f"matmuls, the loop and its per-step record)")
 
 
 def torch_rates(repeats: int) -> dict:
@@ -160,7 +198,8 @@ def run(repeats: int = 3) -> str:
     plain, one = rates.pop(PLAIN), rates.pop(ONE)
     default = next(iter(rates))
     best_engine_name = max(rates, key=rates.get)
-    flops, peak = step_flops(), matmul_peak()
+    peak, cost, vector = matmul_peak(), step_cost(), vector_peak()
+    flops = cost["flops"]
     try:
         torch_r = torch_rates(repeats)
     except ImportError:
@@ -202,6 +241,7 @@ def run(repeats: int = 3) -> str:
         f"engine default's {base * flops / 1e9:.2f} GFLOP/s is **{100 * base * flops / peak:.1f}%** of this "
         "CPU's measured peak (tiny 16-wide layers: elementwise work and the step loop, not matmul units, "
         "bound it)",
+        roofline(base, cost, vector),
         "",
     ]
     return "\n".join(lines)

@@ -44,12 +44,14 @@ def test_mlp_layer_gradient_norms_and_flat_units_equal_a_direct_grad(activation)
                           "he_normal"), input_shape=(8, 8, 1), num_classes=10, num_train=12, batch_size=6,
                           mean=MEAN, std=STD)
     key = engine.seed_keys([4])[0]
-    state = task.init(key, {"lr": jnp.float32(0.1), "activation": jnp.int32(activation), "init": jnp.int32(1)})
+    state = jax.jit(task.init)(key, {"lr": jnp.float32(0.1), "activation": jnp.int32(activation),
+                                     "init": jnp.int32(1)})
     _, metrics = jax.jit(task.step)(state, {"train": (images, labels)}, jnp.int32(0))
 
     model = depth.mlp_model(3, 5, ("sigmoid", "tanh", "relu"), 10)
     x, y = _first_batch(key, images, labels, 6)
-    grads = jax.grad(lambda p: softmax_ce(model.apply({"params": p}, x, choice=activation), y))(state["params"])
+    loss = lambda p: softmax_ce(model.apply({"params": p}, x, choice=activation), y)  # noqa: E731
+    grads = jax.jit(jax.grad(loss))(state["params"])
     expected = [_norm(grads[f"Dense_{i}"]) for i in range(4)]
     np.testing.assert_allclose(metrics["grad_norm"], expected, rtol=1e-5)
 
@@ -75,7 +77,7 @@ def test_shared_init_gives_every_activation_the_same_weights_and_he_normal_its_v
     # Seed k's weights depend on the scheme only, not on the activation the model uses.
     task = depth.mlp_task(depth=2, width=64, activations=("sigmoid", "relu"), inits=("glorot_uniform", "he_normal"),
                           input_shape=(8, 8, 1), num_classes=10, num_train=12, batch_size=6, mean=MEAN, std=STD)
-    states = [task.init(key, {"lr": 0.1, "activation": a, "init": 0}) for a in (0, 1)]
+    states = [jax.jit(task.init)(key, {"lr": 0.1, "activation": a, "init": 0}) for a in (0, 1)]
     jax.tree.map(np.testing.assert_array_equal, states[0]["params"], states[1]["params"])
 
 
@@ -117,8 +119,9 @@ def test_a_shortcut_switched_off_equals_a_plain_net_built_without_it(norm):
     images, _ = _images(4)
     x = batching.normalize(images, MEAN, STD)
     residual, plain = (CifarResNet(2, (2, 3, 4), norm=norm, shortcut=s) for s in (True, False))
-    variables = residual.init(jax.random.key(1), x, train=False)
-    assert jax.tree.structure(variables) == jax.tree.structure(plain.init(jax.random.key(1), x, train=False))
+    variables = jax.jit(lambda v: residual.init(jax.random.key(1), v, train=False))(x)
+    plain_shapes = jax.eval_shape(lambda v: plain.init(jax.random.key(1), v, train=False), x)
+    assert jax.tree.structure(variables) == jax.tree.structure(plain_shapes)
     mutable = ["batch_stats"] if norm else False
 
     def loss(params, model, **kw):
@@ -141,16 +144,19 @@ def test_resnet_block_gradient_norms_equal_a_direct_grad_of_the_plain_and_residu
     model = CifarResNet(2, (2, 3, 4), norm=True)
     key = engine.seed_keys([2])[0]
     x, y = _first_batch(key, images, labels, 6)
-    for skip in (0, 1):
-        state = task.init(key, {"lr": jnp.float32(0.1), "skip": jnp.int32(skip)})
-        _, metrics = jax.jit(task.step)(state, {"train": (images, labels)}, jnp.int32(0))
 
-        def loss(p, state=state, skip=skip):
-            logits, _ = model.apply({"params": p, **state["extra"]}, x, train=True, skip=float(skip),
-                                    mutable=["batch_stats"])
+    @jax.jit
+    def direct_grad(params, extra, skip):
+        def loss(p):
+            logits, _ = model.apply({"params": p, **extra}, x, train=True, skip=skip, mutable=["batch_stats"])
             return softmax_ce(logits, y)
+        return jax.grad(loss)(params)
 
-        g = jax.jit(jax.grad(loss))(state["params"])
+    init, step = jax.jit(task.init), jax.jit(task.step)
+    for skip in (0, 1):
+        state = init(key, {"lr": jnp.float32(0.1), "skip": jnp.int32(skip)})
+        _, metrics = step(state, {"train": (images, labels)}, jnp.int32(0))
+        g = direct_grad(state["params"], state["extra"], jnp.float32(skip))
         expected = [n for i in range(3) for n in (_norm(g[f"stage{i}_block0"]),
                                                   _norm(jax.tree.map(lambda v: v[0], g[f"stage{i}_blocks"])))]
         np.testing.assert_allclose(metrics["grad_norm"], expected, rtol=1e-4)

@@ -68,10 +68,10 @@ def test_hidden_diagnostics_match_closed_forms():
                          ("sigmoid", lambda z: np.abs(z) > 4.5951)):  # sigmoid'(z) < 0.01 <=> |z| > 4.5951
         model = MLP((16, 1), activation=act)
         task = binary.make_task(model, "ce", "sgd", 2, diagnose_every=10)
-        state = task.init(key, {"lr": jnp.float32(1.0)})
-        _, metrics = task.step(state, (x, y), jnp.int32(0))
+        state = jax.jit(task.init)(key, {"lr": jnp.float32(1.0)})
+        _, metrics = jax.jit(task.step)(state, (x, y), jnp.int32(0))
         params = state["params"]
-        grads = jax.grad(lambda p, m=model: losses.ce(m.apply({"params": p}, x)[:, 0], y))(params)
+        grads = jax.jit(jax.grad(lambda p, m=model: losses.ce(m.apply({"params": p}, x)[:, 0], y)))(params)
         norm = np.sqrt(sum(np.sum(np.asarray(g) ** 2) for g in jax.tree.leaves(grads["Dense_0"])))
         z = np.asarray(x @ params["Dense_0"]["kernel"] + params["Dense_0"]["bias"])
         np.testing.assert_allclose(metrics["grad_norm"], norm, rtol=1e-5)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from jaxdl.models import ACTIVATIONS, MLP, MODELS, PARAM_COUNTS, VGG, ResNet, SmallCNN, get_model
+from jaxdl.models.alexnet import AlexNet
 from jaxdl.models.flops import flops_per_example
 from jaxdl.models.resnet import BasicBlock, Bottleneck
 
@@ -202,9 +203,9 @@ def test_flops_of_a_scanned_resnet_need_the_unrolled_program():
     assert count((1, 3)) < base + 1.5 * block
 
 
-ZOO_SHRUNK = {  # the zoo's code at test size: real LeNet-5/AlexNet, narrow VGG and ResNets (scanned blocks)
+ZOO_SHRUNK = {  # the zoo's code at test size: real LeNet-5, narrow AlexNet, VGG and ResNets (scanned blocks)
     "lenet5": (get_model("lenet5", 10), (32, 32, 3)),
-    "alexnet": (get_model("alexnet", 10), (32, 32, 3)),
+    "alexnet": (AlexNet(conv_widths=(8, 12, 16, 8, 8), fc_width=32), (32, 32, 3)),  # narrow
     "vgg": (VGG(stages=((4, 4), (8,), (8,)), num_classes=10), (8, 8, 3)),  # last stage on 2x2 maps
     "resnet_basic": (ResNet(stage_sizes=(2, 2, 2), block_cls=BasicBlock, num_filters=4), (16, 16, 3)),
     "resnet_bottleneck": (ResNet(stage_sizes=(2, 3), block_cls=Bottleneck, num_filters=4), (16, 16, 3)),
@@ -245,6 +246,6 @@ def test_resnet_without_skips_has_no_shortcuts_and_same_layers():
     # A skip-less block is its body alone: relu(bn(conv(relu(bn(conv(x)))))).
     model = ResNet(**kw, skip=False, zero_init_last_bn=False)
     x = jnp.asarray(_inputs(2, 8, 8, 3))
-    variables = model.init(KEY, x, train=False)
-    y, _ = model.apply(variables, x, train=True, mutable=["batch_stats"])
+    variables = jax.jit(lambda v: model.init(KEY, v, train=False))(x)
+    y, _ = jax.jit(lambda v: model.apply(v, x, train=True, mutable=["batch_stats"]))(variables)
     assert np.isfinite(y).all() and not np.allclose(y, y[:1])

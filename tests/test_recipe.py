@@ -45,7 +45,7 @@ def test_zero_init_residual_reaches_the_resnets_last_batch_norms(zero_init):
     images = np.zeros((8, 32, 32, 3), np.uint8)
     _, task = recipe.make_task("resnet18", recipe.Recipe(zero_init_residual=zero_init, batch_size=8), steps=2,
                                train=(images, np.zeros(8, np.int32)), eval_size=8, num_classes=10, eval_every=None)
-    params = task.init(jax.random.key(0), {})["params"]
+    params = jax.jit(task.init)(jax.random.key(0), {})["params"]
     last = params["stage0_block0"]["BatchNorm_1"]["scale"]  # the first block's second (last) BN
     np.testing.assert_array_equal(np.asarray(last), 0.0 if zero_init else 1.0)
 

@@ -34,8 +34,7 @@ def checkpoint_steps(model_dir):
 
 
 def test_sigkill_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path, cache):
-    straight = run_cli("experiments.svhn_zoo", *tiny(cache, tmp_path / "straight"))
-    assert straight.returncode == 0, straight.stderr[-3000:]
+    run_experiment("experiments.svhn_zoo", *tiny(cache, tmp_path / "straight"))  # here: no process to kill
 
     args = tiny(cache, tmp_path / "killed", f"--workdir={tmp_path / 'work'}", "--chunk_sleep_s=0.5")
     env = {**os.environ, "JAXDL_HOST_DEVICES": "2"}
@@ -157,20 +156,21 @@ def test_block_gradient_norms_are_the_norms_of_each_blocks_gradient():
     rng = np.random.default_rng(0)
     images, labels = rng.integers(0, 256, (6, 8, 8, 3), dtype=np.uint8), np.arange(6) % 10
     model = ResNet(stage_sizes=(1, 3), block_cls=BasicBlock, num_filters=4, zero_init_last_bn=False)
-    norms = skips.block_grad_norms(model, images, labels, seed_ids=[0, 5])
-    assert norms.shape == (2, 4) and (norms > 0).all()
+    # Three seeds over two devices: padded to four (both calls below share that one program).
+    norms = skips.block_grad_norms(model, images, labels, seed_ids=[0, 5, 9])
+    assert norms.shape == (3, 4) and (norms > 0).all()
 
     # By hand for seed 5, with flax's own convolutions: block order stage0_block0, stage1_block0, then
     # the two scanned blocks of stage 1 (parameters stacked on axis 0).
     mean, std = batching.channel_stats(images)
     x = (jnp.asarray(images, jnp.float32) / 255.0 - mean) / std
-    variables = model.init(jax.random.key(5), x[:1], train=False)
+    variables = jax.jit(lambda v: model.init(jax.random.key(5), v, train=False))(x[:1])
 
     def loss(params):
         logits, _ = model.apply({**variables, "params": params}, x, train=True, mutable=["batch_stats"])
         return -jnp.mean(jax.nn.log_softmax(logits)[jnp.arange(6), labels])
 
-    grads = jax.grad(loss)(variables["params"])
+    grads = jax.jit(jax.grad(loss))(variables["params"])
     norm = lambda tree: np.sqrt(sum(float(jnp.sum(g**2)) for g in jax.tree.leaves(tree)))  # noqa: E731
     expected = [norm(grads["stage0_block0"]), norm(grads["stage1_block0"]),
                 *(norm(jax.tree.map(lambda g, j=j: g[j], grads["stage1_blocks"])) for j in range(2))]
@@ -180,4 +180,4 @@ def test_block_gradient_norms_are_the_norms_of_each_blocks_gradient():
     # which others are measured beside it.
     three = skips.block_grad_norms(model, images, labels, seed_ids=[7, 5, 0])
     assert three.shape == (3, 4)
-    np.testing.assert_allclose(three[[2, 1]], norms, rtol=1e-4)
+    np.testing.assert_allclose(three[[2, 1]], norms[:2], rtol=1e-4)

@@ -184,7 +184,7 @@ def boundary_panel(cfg, result, g, cell, lr, iterations):
     first = g.index(activation=a, loss=lo, lr=lr).start
     params = jax.tree.map(lambda v: v[first], result.state["params"])
     model = model_of(cfg, cfg.activation)
-    return (lambda pts: jax.nn.sigmoid(binary.logits(model, params, pts, a)),
+    return (binary.probability(model, params, a),
             f"seed {cfg.first_seed}, lr {lr:g}: {iterations:.0f} iterations")
 
 

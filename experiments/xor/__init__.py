@@ -179,7 +179,7 @@ def analyse(cfg, results: dict) -> Summary:
             params = jax.tree.map(lambda v, m=m: v[m], o["params"])
             outcome = f"100% at step {int(hit[b, k])}" if hit[b, k] >= 0 else f"best {pct(best_acc[b, k])}"
             panels[f"{a}, H={w}: {pct(reached[b])} reach 100%"] = (
-                lambda p, model=o["model"], params=params, i=i: jax.nn.sigmoid(binary.logits(model, params, p, i)),
+                binary.probability(o["model"], params, i),
                 f"seed {cfg.seed_ids[k]}, lr {lrs[b]:g}: {outcome}")
     tables = [
         Table("Success rate at each cell's best lr, median steps to 100% of the runs that reach it",

@@ -37,19 +37,23 @@ class AlexNet(nn.Module):
     num_classes: int = 10
     dropout_rate: float = 0.0
     dtype: Any = jnp.float32
+    # The five convolutions' and the two hidden FC layers' widths; narrower ones keep the architecture at test size.
+    conv_widths: tuple[int, int, int, int, int] = (64, 192, 384, 256, 256)
+    fc_width: int = 4096
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool) -> jax.Array:
         conv = functools.partial(nn.Conv, kernel_size=(3, 3), dtype=self.dtype, param_dtype=jnp.float32)
         dense = functools.partial(nn.Dense, dtype=self.dtype, param_dtype=jnp.float32)
         pool = functools.partial(nn.max_pool, window_shape=(2, 2), strides=(2, 2))
-        x = pool(nn.relu(conv(64, strides=(2, 2))(x)))
-        x = pool(nn.relu(conv(192)(x)))
-        for width in (384, 256, 256):
+        w = self.conv_widths
+        x = pool(nn.relu(conv(w[0], strides=(2, 2))(x)))
+        x = pool(nn.relu(conv(w[1])(x)))
+        for width in w[2:]:
             x = nn.relu(conv(width)(x))
         x = pool(x).reshape((x.shape[0], -1))
         for _ in range(2):
             x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
-            x = nn.relu(dense(4096)(x))
+            x = nn.relu(dense(self.fc_width)(x))
         # Logits in float32: the loss's softmax is not where bf16 pays.
         return jnp.asarray(dense(self.num_classes)(x), jnp.float32)

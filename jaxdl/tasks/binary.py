@@ -7,6 +7,7 @@ reach 100%" costs nothing per step and survives any number of steps.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import flax.linen as nn
 import jax
@@ -160,6 +161,18 @@ def _first_layer(module, method_name) -> bool:
 def logits(model: nn.Module, params, x, choice=0) -> jax.Array:
     """Logits [N] of one model (its activation `choice` when `model.activation` is a tuple)."""
     return model.apply({"params": params}, x, choice=choice)[:, 0]
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _probability(model: nn.Module, params, x, choice) -> jax.Array:
+    return jax.nn.sigmoid(logits(model, params, x, choice))
+
+
+def probability(model: nn.Module, params, choice=0):
+    """P(class 1) on points [K, D] of one model, as a compiled function: a figure evaluates it on a dense grid,
+    which op by op would compile every operation for every panel; compiled, panels of one shape share one
+    program (parameters and `choice` are arguments)."""
+    return lambda x: _probability(model, params, x, choice)
 
 
 def predict_logits(model: nn.Module, params, x, choice=None) -> jax.Array:
