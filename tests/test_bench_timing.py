@@ -123,3 +123,21 @@ def test_run_process_kills_at_the_timeout_and_check_names_the_failure(tmp_path):
     assert failed.returncode == 1 and "bad input" in log.read_text()  # stdout and stderr both to the log
     with pytest.raises(RuntimeError, match="exit 1"):
         timing.run_process([sys.executable, "-c", "raise SystemExit(1)"]).check("x")
+
+
+def test_phases_of_a_whole_process_come_from_its_log_timestamps():
+    from benchmarks import startup_bench
+
+    started = time.mktime((2026, 12, 6, 4, 1, 53, 0, 0, -1)) + 0.5  # the process started at 04:01:53.5 local
+    log = "\n".join([
+        "I1206 04:01:54.700000 1 entry.py:115] fc_grid: running (loading data, compiling, training); results go to x",
+        "I1206 04:01:55.200000 1 engine.py:189] chunk program: traced and lowered in 0.62s, loaded from the "
+        "compilation cache in 0.06s (group None)",
+        "I1206 04:01:55.500000 1 entry.py:119] fc_grid: analysing",
+        "I1206 04:01:55.600000 1 entry.py:124] fc_grid: writing the summary and figures (4 figures)",
+        "I1206 04:01:56.900000 1 entry.py:138] fc_grid: wrote x"])
+    split = startup_bench.phases(log, started, whole_s=3.6)
+    expected = {"imports": 1.2, "data, compile and training": 0.8, "analysis": 0.1, "figures and writing": 1.3,
+                "exit": 0.2, "of which trace+lower": 0.62, "of which compile or cache load": 0.06}
+    assert split == pytest.approx(expected, abs=1e-6)
+    assert sum(v for k, v in split.items() if not k.startswith("of which")) == pytest.approx(3.6)
