@@ -179,3 +179,9 @@ def _text(output: str | bytes | None) -> str:
 def cpu_text() -> str:
     """'N CPU cores (processor)' of this process's CPU affinity."""
     return f"{len(os.sched_getaffinity(0))} CPU cores ({platform.processor() or platform.machine()})"
+
+
+def target(value: float, goal: float, at_least: bool = True, unit: str = "") -> str:
+    """'(target >= 3x: not met)': a goal and whether `value` meets it, so a missed target reads as missed."""
+    met = value >= goal if at_least else value <= goal
+    return f"(target {'>=' if at_least else '<='} {goal:g}{unit}: {'met' if met else '**not met**'})"

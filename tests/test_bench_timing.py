@@ -137,7 +137,10 @@ def test_phases_of_a_whole_process_come_from_its_log_timestamps():
         "I1206 04:01:55.600000 1 entry.py:124] fc_grid: writing the summary and figures (4 figures)",
         "I1206 04:01:56.900000 1 entry.py:138] fc_grid: wrote x"])
     split = startup_bench.phases(log, started, whole_s=3.6)
-    expected = {"imports": 1.2, "data, compile and training": 0.8, "analysis": 0.1, "figures and writing": 1.3,
-                "exit": 0.2, "of which trace+lower": 0.62, "of which compile or cache load": 0.06}
+    expected = {"interpreter, imports and flags": 1.2, "data, compile and training": 0.8, "analysis": 0.1,
+                "figures and writing": 1.3, "exit": 0.2, "of which trace+lower": 0.62,
+                "of which compile or cache load": 0.06}
     assert split == pytest.approx(expected, abs=1e-6)
     assert sum(v for k, v in split.items() if not k.startswith("of which")) == pytest.approx(3.6)
+    with pytest.raises(ValueError, match="'analysing'"):  # a run that failed before its analysis
+        startup_bench.phases(log.replace("analysing", "failed"), started, whole_s=3.6)

@@ -74,3 +74,13 @@ def test_deeper_nets_keep_the_model_step():
     fast, ref = (binary.make_task(model, "ce", "sgd", 2, batched=b) for b in (True, False))
     state = jax.vmap(fast.init)(engine.seed_keys(np.arange(4)), {"lr": jnp.full(4, 1.0)})
     jax.tree.map(np.testing.assert_array_equal, *(_vmapped_steps(t, state, data, 20) for t in (fast, ref)))
+
+
+def test_probability_is_the_sigmoid_of_the_chosen_activations_logits():
+    model = MLP((8, 1), activation=("sigmoid", "relu"))
+    params = jax.jit(lambda k: model.init(k, jnp.zeros((1, 2))))(jax.random.key(0))["params"]
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(50, 2)), jnp.float32)
+    for choice in (0, 1):
+        expected = jax.nn.sigmoid(model.apply({"params": params}, x, choice=choice)[:, 0])
+        np.testing.assert_allclose(binary.probability(model, params, choice)(x), expected, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(binary.probability(model, params, 0)(x), binary.probability(model, params, 1)(x))

@@ -50,7 +50,7 @@ def test_mlp_layer_gradient_norms_and_flat_units_equal_a_direct_grad(activation)
 
     model = depth.mlp_model(3, 5, ("sigmoid", "tanh", "relu"), 10)
     x, y = _first_batch(key, images, labels, 6)
-    loss = lambda p: softmax_ce(model.apply({"params": p}, x, choice=activation), y)  # noqa: E731
+    loss = lambda p: softmax_ce(model.apply({"params": p}, x, choice=activation), y)
     grads = jax.jit(jax.grad(loss))(state["params"])
     expected = [_norm(grads[f"Dense_{i}"]) for i in range(4)]
     np.testing.assert_allclose(metrics["grad_norm"], expected, rtol=1e-5)

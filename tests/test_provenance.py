@@ -29,3 +29,8 @@ def test_git_commit_ignores_results_and_flags_other_changes(tmp_path):
     (tmp_path / "code.py").write_text("x = 2\n")
     assert provenance.git_commit(tmp_path) == head + "+dirty"
     assert provenance.git_commit(tmp_path / "no-such-dir") == "unknown"
+
+
+def test_the_default_checkout_is_the_repository_root_so_a_change_outside_jaxdl_counts():
+    # jaxdl/ alone would miss a changed benchmark or experiment (results measured by uncommitted code).
+    assert (provenance.REPO_ROOT / "pyproject.toml").is_file() and (provenance.REPO_ROOT / "experiments").is_dir()

@@ -156,7 +156,7 @@ def test_block_gradient_norms_are_the_norms_of_each_blocks_gradient():
     rng = np.random.default_rng(0)
     images, labels = rng.integers(0, 256, (6, 8, 8, 3), dtype=np.uint8), np.arange(6) % 10
     model = ResNet(stage_sizes=(1, 3), block_cls=BasicBlock, num_filters=4, zero_init_last_bn=False)
-    # Three seeds over two devices: padded to four (both calls below share that one program).
+    # Three seeds over two devices: padded to four, as in the second call below (the same shapes).
     norms = skips.block_grad_norms(model, images, labels, seed_ids=[0, 5, 9])
     assert norms.shape == (3, 4) and (norms > 0).all()
 

@@ -12,11 +12,16 @@ from pathlib import Path
 _PACKAGES = ("jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "numpy", "tensorflow-datasets")
 
 
+# The checkout this package runs from (jaxdl/reporting/provenance.py -> the repository root), so that a
+# change anywhere in it (benchmarks/, experiments/, jaxdl/) marks results '+dirty'.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
 def git_commit(root: str | Path | None = None) -> str:
     """The commit of the checkout, with '+dirty' when tracked files other than results/ have uncommitted
     changes ('unknown' outside git). results/ is left out because `make results` rewrites it as it goes:
     every experiment after the first would otherwise call a clean checkout dirty."""
-    root = Path(__file__).resolve().parent.parent if root is None else Path(root)
+    root = REPO_ROOT if root is None else Path(root)
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
