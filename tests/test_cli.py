@@ -73,3 +73,21 @@ def test_a_real_process_prints_its_help_and_a_bad_flag_without_a_traceback():
     assert bad.returncode == 1
     assert bad.stderr.strip().splitlines() == ["FATAL Flags parsing error: flag --seeds=0: must be >= 1",
                                                "Pass --helpshort or --helpfull to see help on flags."], bad.stderr
+
+
+@pytest.mark.parametrize("profiled", [False, True])
+def test_a_finished_run_exits_at_once_unless_a_profiler_waits_for_the_exit(profiled):
+    code = textwrap.dedent(f"""
+        import atexit, sys
+        from jaxdl.experiment import entry
+        atexit.register(lambda: print("teardown ran"))
+        if {profiled}:
+            sys.setprofile(lambda *args: None)
+        print("written", flush=False)  # buffered output still reaches the pipe
+        entry.exit_when_done()
+        print("after")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    expected = ["written", "after", "teardown ran"] if profiled else ["written"]
+    assert proc.stdout.split("\n")[:-1] == expected

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import errno
 import importlib.util
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -171,10 +172,26 @@ def define(module: ModuleType, flag_values: flags.FlagValues = FLAGS, key_module
 
 
 def launch(module: ModuleType) -> None:
-    """`python -m experiments.<name>`: process set-up, flags, absl's app.run(module.main)."""
+    """`python -m experiments.<name>`: process set-up, flags, absl's app.run(module.main), then a quick exit."""
     runtime.configure()
     define(module, key_module=sys.argv[0])
-    app.run(lambda argv: report_errors(module.main, argv))
+    app.run(lambda argv: exit_when_done(report_errors(module.main, argv)))
+
+
+def exit_when_done(_=None) -> None:
+    """Ends a finished run's process at once. Every output is written and closed by then (summary, figures,
+    checkpoints, TensorBoard files); what the interpreter would still do is tear down XLA, LLVM and the
+    imported modules, 0.25-0.4 s of a small run's ~4 s on 2 cores. Not under a profiler or tracer (they
+    write their report at exit) and not in a multi-process run (jax.distributed's shutdown handshake runs
+    at exit)."""
+    import jax
+
+    if sys.getprofile() or sys.gettrace() or jax.distributed.is_initialized():
+        return
+    logging.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def call(module: ModuleType, *args: str):
