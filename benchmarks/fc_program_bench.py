@@ -50,7 +50,7 @@ def versus_torch(steps: int = 2000, pairs: int = 3) -> list[str]:
                 if i:  # the first pair warms the compilation cache and the page cache
                     seconds[name].append(t)
     ours, theirs = (statistics.median(seconds[n]) for n in cmds)
-    models = len(cfg.activation) * len(cfg.loss) * len(cfg.lr) * cfg.seeds
+    models = fc_grid.make_grid(cfg).size
     ratios = [b / a for a, b in zip(seconds["fc_grid"], seconds["torch_fc"], strict=True)]
     return [
         f"The default grid at {steps} steps as a user runs it (`python -m experiments.fc_grid --steps={steps}`: "

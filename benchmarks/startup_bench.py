@@ -51,10 +51,10 @@ def phases(stderr: str, started: float, whole_s: float) -> dict[str, float]:
     start_of_day = started - time.mktime(time.localtime(started)[:3] + (0, 0, 0, 0, 0, -1))
     marks, last, out = [], 0.0, {}
     for name, text in _PHASE_LINES:
-        line = next((x for x in stderr.splitlines() if text in x), None)
-        if line is None or not _LOG_TIME.match(line):
+        stamp = next((_LOG_TIME.match(x) for x in stderr.splitlines() if text in x), None)
+        if stamp is None:
             raise ValueError(f"no log line with {text!r}: the run's log does not show where {name} ends")
-        h, m, sec = _LOG_TIME.match(line).groups()
+        h, m, sec = stamp.groups()
         marks.append((name, (int(h) * 3600 + int(m) * 60 + float(sec) - start_of_day) % _DAY_S))  # past midnight
     for name, at in marks:
         out[name], last = at - last, at

@@ -100,9 +100,9 @@ def main(config_cls, run: Callable, analyse: Callable, *, name: str) -> Callable
         out = cli.start(argv, cfg.out, flag_values=flag_values, experiment=name)
         _refuse_workdir_inside(cfg, out)
         tensorboard_dir = getattr(cfg, "tensorboard_dir", "")
-        if tensorboard_dir and importlib.util.find_spec("tensorboardX") is None:
-            raise app.UsageError(f"--tensorboard_dir needs tensorboardX: {tensorboard.INSTALL}")
-        if tensorboard_dir:  # unwritable: refused now, not after training
+        if tensorboard_dir:  # missing or unwritable: refused now, not after training
+            if importlib.util.find_spec("tensorboardX") is None:
+                raise app.UsageError(f"--tensorboard_dir needs tensorboardX: {tensorboard.INSTALL}")
             try:
                 io.prepare_out_dir(tensorboard_dir, flag="tensorboard_dir")
             except io.OutputDirError as err:
@@ -175,10 +175,15 @@ def launch(module: ModuleType) -> None:
     """`python -m experiments.<name>`: process set-up, flags, absl's app.run(module.main), then a quick exit."""
     runtime.configure()
     define(module, key_module=sys.argv[0])
-    app.run(lambda argv: exit_when_done(report_errors(module.main, argv)))
+
+    def run(argv):
+        report_errors(module.main, argv)
+        exit_when_done()
+
+    app.run(run)
 
 
-def exit_when_done(_=None) -> None:
+def exit_when_done() -> None:
     """Ends a finished run's process at once. Every output is written and closed by then (summary, figures,
     checkpoints, TensorBoard files); what the interpreter would still do is tear down XLA, LLVM and the
     imported modules, 0.25-0.4 s of a small run's ~4 s on 2 cores. Not under a profiler or tracer (they
