@@ -43,11 +43,12 @@ def fc_grid_figures():
     iters = {c: np.array([5.0, 30, 100, 100]) for c in CELLS}
     x = RNG.normal(size=(12, 2)).astype(np.float32)
     y = (x[:, 0] * x[:, 1] > 0).astype(int)
-    panels = {c: (lambda g: 1 / (1 + np.exp(-g[:, 0] * g[:, 1])), "seed 0") for c in CELLS}
-    return {"fc_grid/curves": lambda p: fc_grid.curves(curves, 100, p),
-            "fc_grid/gradients": lambda p: fc_grid.hidden_gradients(diag, p),
-            "fc_grid/iterations": lambda p: fc_grid.iteration_distributions(iters, 100, p),
-            "fc_grid/boundaries (and xor)": lambda p: shared.decision_boundaries(panels, x, y, p)}
+    grid = shared.boundary_grid(x)[2]
+    panels = {c: (1 / (1 + np.exp(-grid[:, 0] * grid[:, 1])), "seed 0") for c in CELLS}
+    return {"fc_grid/curves": lambda p: fc_grid.curves(p, curves, 100),
+            "fc_grid/gradients": lambda p: fc_grid.hidden_gradients(p, diag),
+            "fc_grid/iterations": lambda p: fc_grid.iteration_distributions(p, iters, 100),
+            "fc_grid/boundaries (and xor)": lambda p: shared.decision_boundaries(p, panels, x, y)}
 
 
 def cnn_aux_figures():
@@ -68,10 +69,10 @@ def convexity_figures():
     eig = {f"{c['model']}\n{c['loss']}": RNG.choice([1e-5, -1e-11, -0.1], 8) * RNG.uniform(0.5, 2, 8) for c in cells}
     spread = {lo: np.maximum(RNG.uniform(-1, 1, 6) * 0.1, 1e-12) for lo in ("ce", "mse", "mse_logit")}
     acc = {name: RNG.uniform(0.9, 1, 6) for name in eig}
-    return {"convexity/min_eigenvalues": lambda p: convexity.min_eigenvalues(eig, p, 1e-9, "min eig"),
-            "convexity/chords": lambda p: convexity.chord_excess(cells, p),
-            "convexity/gd_spread": lambda p: convexity.strips(spread, p, "excess", "GD", symlog=1e-6, hline=1e-3),
-            "convexity/accuracy": lambda p: convexity.strips(acc, p, "test accuracy", "accuracy")}
+    return {"convexity/min_eigenvalues": lambda p: convexity.min_eigenvalues(p, eig, 1e-9, "min eig"),
+            "convexity/chords": lambda p: convexity.chord_excess(p, cells),
+            "convexity/gd_spread": lambda p: convexity.strips(p, spread, "excess", "GD", symlog=1e-6, hline=1e-3),
+            "convexity/accuracy": lambda p: convexity.strips(p, acc, "test accuracy", "accuracy")}
 
 
 def depth_figures():
@@ -235,7 +236,7 @@ def test_fc_grid_dead_share_says_when_it_is_zero_throughout(drawn, tmp_path):
 
 def test_min_eigenvalues_coloured_by_sign_with_readable_ticks(drawn, tmp_path):
     values = {"logistic\nmse": np.array([1e-5, 2e-5, -0.3]), "linear1\nce": np.array([-1e-11, -0.5])}
-    convexity.min_eigenvalues(values, tmp_path / "figure.png", 1e-9, "min eig")
+    convexity.min_eigenvalues(tmp_path / "figure.png", values, 1e-9, "min eig")
     ax = drawn[0].axes[0]
     assert figure_problems(drawn[0]) == []
     colour_of = {}

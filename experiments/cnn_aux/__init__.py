@@ -198,11 +198,11 @@ def analyse(cfg: Config, out: dict) -> summary.Summary:
                                "seeds", "δ", "verdict"], compared,
                               formats=[None, "{median:.3g} ({lo:.3g} to {hi:.3g}) {unit}", ".0%", None, ".3g"])],
         claims=claims,
-        figures=[summary.Figure("curves.png", lambda path: plots.aux_curves(
-            path, lams, result.record_steps, g.reshape(smooth_ce), eval_steps, g.reshape(eval_ce), g.reshape(eval_acc),
+        figures=[summary.Figure("curves.png", plots.aux_curves, (
+            lams, result.record_steps, g.reshape(smooth_ce), eval_steps, g.reshape(eval_ce), g.reshape(eval_acc),
             m["iterations_to_target"], cfg.spike_factor, cfg.target_acc, budget,
             f"SmallCNN on {cfg.dataset}, CE + λ·L2 ({cfg.target} target), {cfg.seeds} seeds per λ"),
-            "curves")],
+            caption="curves")],
         data={"eval_steps": eval_steps.tolist(), "epochs": epochs, "sizes": sizes, "group": result.group,
               "model_steps": result.steps_run * g.size,
               "per_seed": {k: {f"{lam:g}": v[i].tolist() for i, lam in enumerate(lams)} for k, v in m.items()}})

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 
 from jaxdl.reporting import io, plots
 
@@ -14,6 +12,9 @@ def aux_curves(path, lams, record_steps, train_ce, eval_steps, eval_ce, eval_acc
     """cnn_aux: train CE (smoothed), held-out CE and accuracy per λ (median band); every seed's held-out CE
     at λ = 0 and the largest λ with spike starts marked; iterations to the target, one line per seed.
     train_ce: [λ, seeds, R]; eval_ce, eval_acc: [λ, seeds, E]; iterations: [λ, seeds]."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
     from jaxdl.analysis import curves as curves_lib
 
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.85, len(lams)))

@@ -210,11 +210,11 @@ def analyse(cfg: Config, res: dict) -> Summary:
             e("MSE with a linear network is convex", all(by[k]["convex_by_probes"] for k in mse),
               "witnesses: " + "; ".join(cell(*k) for k in mse))]))
     figures = [
-        Figure("min_eigenvalues.png", lambda p: plots.min_eigenvalues(
-            {f"{c['model']}\n{c['loss']}": c["_relative_min"] for c in cells}, p, cfg.eig_rtol,
+        Figure("min_eigenvalues.png", plots.min_eigenvalues, (
+            {f"{c['model']}\n{c['loss']}": c["_relative_min"] for c in cells}, cfg.eig_rtol,
             f"Smallest Hessian eigenvalue at {cfg.points} random points per cell ({cfg.dataset})"),
-            "min Hessian eigenvalue per point"),
-        Figure("chords.png", lambda p: plots.chord_excess(cells, p), "loss minus chord"),
+            caption="min Hessian eigenvalue per point"),
+        Figure("chords.png", plots.chord_excess, (cells,), caption="loss minus chord"),
     ]
     if "gd" in res:
         claims.append(gd_claim(cfg, res["gd"], tables, figures))
@@ -256,9 +256,10 @@ def gd_claim(cfg: Config, gd: dict, tables: list, figures: list) -> Claim:
                          ".5g", ".5g"],
                         note=f"Features: the first {cfg.gd_components} principal components of {cfg.dataset}, "
                         "whitened (x^T x / N = I, so 1/L is known; a linear change of features keeps convexity)."))
-    figures.append(Figure("gd_spread.png", lambda p: plots.strips(
-        {loss: np.maximum(excess[loss], 1e-12) for loss in LOSS_NAMES}, p, "(final - minimum) / minimum (symlog)",
-        f"GD from {cfg.seeds} initialisations, one dot per seed", symlog=1e-6, hline=GD_RTOL), "GD final losses"))
+    figures.append(Figure("gd_spread.png", plots.strips, (
+        {loss: np.maximum(excess[loss], 1e-12) for loss in LOSS_NAMES}, "(final - minimum) / minimum (symlog)",
+        f"GD from {cfg.seeds} initialisations, one dot per seed"), {"symlog": 1e-6, "hline": GD_RTOL},
+        "GD final losses"))
     convex = [loss for loss in LOSS_NAMES if ("logistic", loss) in THEORY_CONVEX]
     ok = all(within[loss] == cfg.seeds for loss in convex)
     # A maximum over every run: every start of a convex loss must end at its global minimum.
@@ -275,9 +276,9 @@ def classify_claim(cfg: Config, acc: dict, tables: list, figures: list, positive
                         ["model", *[f"{loss}: median (IQR)" for loss in losses]],
                         [[m, *[stats.median_iqr(acc[m][i]) for i in range(2)]] for m in MODELS],
                         [None, *["{median:.3f} ({q25:.3f}-{q75:.3f})"] * 2]))
-    figures.append(Figure("accuracy.png", lambda p: plots.strips(
-        {f"{m}\n{loss}": acc[m][i] for m in MODELS for i, loss in enumerate(losses)}, p, "test accuracy",
-        f"Test accuracy, one dot per seed ({cfg.dataset})"), "test accuracy"))
+    figures.append(Figure("accuracy.png", plots.strips, (
+        {f"{m}\n{loss}": acc[m][i] for m in MODELS for i, loss in enumerate(losses)}, "test accuracy",
+        f"Test accuracy, one dot per seed ({cfg.dataset})"), caption="test accuracy"))
     medians = [float(np.median(acc[m][i])) for m in ("linear1", "linear2") for i in range(2)]
     low, high = min(medians), max(medians)
     # "Cannot classify" is a claim about ability: tested against the majority class (what a net that cannot

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.lines import Line2D
-from matplotlib.ticker import LogFormatterSciNotation, NullFormatter, SymmetricalLogLocator
 
 from jaxdl.reporting import io
 
@@ -15,6 +12,8 @@ _VERDICT_COLORS = {True: "tab:green", False: "tab:red"}
 
 
 def _strip_axes(names, ylabel: str, title: str, xlabel: str | None):
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(names) + 2), 5), layout="constrained")
     ax.set_xticks(range(len(names)), list(names), fontsize=8)
     # Names are "model\nloss" (one strip per cell) or a loss name alone.
@@ -31,6 +30,8 @@ def _jitter(rng, i: int, n: int):
 def _symlog(ax, linthresh: float, lo: float, hi: float) -> None:
     """Symlog y axis labelled at 0 and every third decade (one label per decade crowds the axis: ~24 ticks
     from -1 to 1e-5 with linthresh 1e-12); minor ticks unlabelled."""
+    from matplotlib.ticker import LogFormatterSciNotation, NullFormatter, SymmetricalLogLocator
+
     ax.set_yscale("symlog", linthresh=linthresh)
     ax.yaxis.set_major_locator(SymmetricalLogLocator(linthresh=linthresh, base=1000))
     ax.yaxis.set_major_formatter(LogFormatterSciNotation(base=10, linthresh=linthresh))
@@ -39,7 +40,7 @@ def _symlog(ax, linthresh: float, lo: float, hi: float) -> None:
     ax.set_ylim(min(pad(lo), 0.0), max(pad(hi), 0.0))
 
 
-def strips(values_by_name: dict, path, ylabel: str, title: str, *, symlog: float | None = None,
+def strips(path, values_by_name: dict, ylabel: str, title: str, *, symlog: float | None = None,
            hline: float | None = None, xlabel: str | None = None) -> None:
     """One jittered strip of dots per name (e.g. one dot per seed or point), all in one colour (the name is on
     the x axis); symlog: linear threshold; hline: a dashed reference line."""
@@ -59,10 +60,12 @@ def strips(values_by_name: dict, path, ylabel: str, title: str, *, symlog: float
     io.save_figure(fig, path)
 
 
-def min_eigenvalues(values_by_name: dict, path, tol: float, title: str) -> None:
+def min_eigenvalues(path, values_by_name: dict, tol: float, title: str) -> None:
     """Smallest Hessian eigenvalue over the spectral radius, one dot per random point, coloured by its sign at
     the tolerance: >= 0, in [-tol, 0) (zero within tolerance) or < -tol (negative curvature at that point).
     values_by_name: "model\nloss" -> [points]."""
+    from matplotlib.lines import Line2D
+
     fig, ax = _strip_axes(values_by_name, "min eigenvalue / spectral radius (symlog)", title, None)
     rng = np.random.default_rng(0)
     classes = (("tab:blue", "≥ 0", lambda v: v >= 0),
@@ -88,8 +91,10 @@ def min_eigenvalues(values_by_name: dict, path, tol: float, title: str) -> None:
     io.save_figure(fig, path)
 
 
-def chord_excess(cells, path) -> None:
+def chord_excess(path, cells) -> None:
     """f minus its chord along each (model, loss) cell's most violating chord: above 0 = not convex."""
+    import matplotlib.pyplot as plt
+
     models = list(dict.fromkeys(c["model"] for c in cells))
     loss_names = list(dict.fromkeys(c["loss"] for c in cells))
     fig, axes = plt.subplots(len(models), len(loss_names), figsize=(4.2 * len(loss_names), 3.2 * len(models)),

@@ -413,8 +413,8 @@ def analyse(cfg: Config, out: dict) -> Summary:
         claim, ratio_table = relu_claim(by_depth)
         tables += [mlp_table(cfg, by_depth), ratio_table]
         claims.append(claim)
-        figures.append(Figure("mlp_gradients.png", lambda p: depth_plots.layer_heatmaps(p, by_depth, ARMS),
-                              "per-layer gradient norm over training"))
+        figures.append(Figure("mlp_gradients.png", depth_plots.layer_heatmaps, (by_depth, ARMS),
+                              caption="per-layer gradient norm over training"))
         setup.append(f"MLP: `{cfg.mlp_dataset}` ({out['mlp_data']['num_examples']} training images), {cfg.mlp_width} "
                      f"units x {'/'.join(map(str, cfg.mlp_depths))} hidden layers, no normalisation, plain SGD at lr "
                      f"{'/'.join(f'{x:g}' for x in cfg.mlp_lr)} (each arm's best by median loss), batch "
@@ -432,12 +432,10 @@ def analyse(cfg: Config, out: dict) -> Summary:
             tables.append(deg_table)
             notes.append(reproduced_note(found))
         claims.append(skips_claim(cfg, by))
-        figures += [Figure("resnet_curves.png", lambda p: depth_plots.resnet_curves(p, by, cfg.norms,
-                                                                                    cfg.resnet_depths),
-                           "training loss, plain vs residual"),
-                    Figure("resnet_gradients.png", lambda p: depth_plots.resnet_ratios(p, by, cfg.norms,
-                                                                                      cfg.resnet_depths),
-                           "first/last block gradient ratio over training")]
+        figures += [Figure("resnet_curves.png", depth_plots.resnet_curves, (by, cfg.norms, cfg.resnet_depths),
+                           caption="training loss, plain vs residual"),
+                    Figure("resnet_gradients.png", depth_plots.resnet_ratios, (by, cfg.norms, cfg.resnet_depths),
+                           caption="first/last block gradient ratio over training")]
         setup.append(f"Plain vs residual: `{cfg.resnet_dataset}` ({out['resnet_data']['num_examples']} training images "
                      f"{'x'.join(map(str, out['resnet_data']['shape']))}), He et al.'s CIFAR nets with "
                      f"{'/'.join(map(str, cfg.resnet_depths))} layers, widths {'/'.join(map(str, cfg.resnet_widths))}, "

@@ -3,7 +3,6 @@ plain vs residual training curves and first/last block gradient ratios."""
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from jaxdl.reporting import io
@@ -14,6 +13,8 @@ def layer_heatmaps(path, by_depth: dict, arms) -> None:
     """One panel per (depth, arm): log10 of the median (over seeds, at the arm's best lr) gradient norm of
     each hidden layer (rows, input side at the bottom) at each record step (columns). by_depth: depth ->
     {"layer_norms": log10 norms [arms, lrs, seeds, records, layers], "best": [arms], "steps": [records]}."""
+    import matplotlib.pyplot as plt
+
     depths = list(by_depth)
     fig, axes = plt.subplots(len(depths), len(arms), figsize=(3.6 * len(arms), 1.0 + 1.9 * len(depths)),
                              squeeze=False, sharex=True, layout="constrained")
@@ -37,6 +38,8 @@ def layer_heatmaps(path, by_depth: dict, arms) -> None:
 
 def _plain_vs_residual(by: dict, norms, depths, key: str, ylabel: str, title: str, **axes_kw):
     """by[norm, depth][key] (median and IQR over seeds), plain vs residual, one panel per (norm, depth)."""
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(len(norms), len(depths), figsize=(4.5 * len(depths), 3.6 * len(norms)), squeeze=False)
     for row, norm in zip(axes, norms, strict=True):
         for ax, d in zip(row, depths, strict=True):

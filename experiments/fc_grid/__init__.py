@@ -156,15 +156,16 @@ def analyse(cfg, out: dict) -> Summary:
 
     curves, diag = best_runs("acc", "loss"), best_runs("grad_norm", "flat", "dead")
     x, y = (np.asarray(v) for v in data_of(cfg))
-    panels = {c: boundary_panel(cfg, result, g, c, lrs[best[c]], at_best[c][0]) for c in names}
+    points = shared_plots.boundary_grid(x)[2]
+    panels = {c: boundary_panel(cfg, result, g, c, lrs[best[c]], at_best[c][0], points) for c in names}
     steps = cfg.steps
     figures = [
-        Figure("curves.png", lambda p: plots.curves(curves, steps, p), "curves"),
-        Figure("iterations.png", lambda p: plots.iteration_distributions(
-            at_best, steps, p, title="Iterations to 100% training accuracy at each cell's best lr"), "iterations"),
-        Figure("boundaries.png", lambda p: shared_plots.decision_boundaries(panels, x, y, p), "boundaries"),
-        Figure("gradients.png", lambda p: plots.hidden_gradients(diag, p, title="Hidden layer at each cell's "
-                                                                 "best lr"), "gradients"),
+        Figure("curves.png", plots.curves, (curves, steps), caption="curves"),
+        Figure("iterations.png", plots.iteration_distributions, (at_best, steps),
+               {"title": "Iterations to 100% training accuracy at each cell's best lr"}, "iterations"),
+        Figure("boundaries.png", shared_plots.decision_boundaries, (panels, x, y), caption="boundaries"),
+        Figure("gradients.png", plots.hidden_gradients, (diag,), {"title": "Hidden layer at each cell's best lr"},
+               "gradients"),
     ]
     notes += [f"Note: {label(c)}'s best lr is at the edge of the --lr grid; widen it." for c in names
               if len(lrs) > 1 and best[c] in (0, len(lrs) - 1)]
@@ -179,12 +180,13 @@ def analyse(cfg, out: dict) -> Summary:
                    notes, figures, data)
 
 
-def boundary_panel(cfg, result, g, cell, lr, iterations):
+def boundary_panel(cfg, result, g, cell, lr, iterations, points):
+    """P(class 1) on the boundary grid's points of the cell's first seed at lr, and the panel's subtitle."""
     a, lo = cfg.activation.index(cell[0]), cfg.loss.index(cell[1])
     first = g.index(activation=a, loss=lo, lr=lr).start
     params = jax.tree.map(lambda v: v[first], result.state["params"])
     model = model_of(cfg, cfg.activation)
-    return (binary.probability(model, params, a),
+    return (np.asarray(binary.probability(model, params, a)(points)),
             f"seed {cfg.first_seed}, lr {lr:g}: {iterations:.0f} iterations")
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from jaxdl.reporting import io, plots
 
 
-def curves(curves_by_cell: dict, max_steps: int, path, title: str = "") -> None:
+def curves(path, curves_by_cell: dict, max_steps: int, title: str = "") -> None:
     """Train accuracy and loss vs iteration; curves_by_cell: cell -> (steps, acc [M, R], loss [M, R])."""
+    import matplotlib.pyplot as plt
+
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
     for cell, (steps, acc, loss) in curves_by_cell.items():
         x = np.maximum(steps, 1)
@@ -28,9 +29,11 @@ def curves(curves_by_cell: dict, max_steps: int, path, title: str = "") -> None:
     io.save_figure(fig, path)
 
 
-def hidden_gradients(by_cell: dict, path, title: str = "") -> None:
+def hidden_gradients(path, by_cell: dict, title: str = "") -> None:
     """Hidden-layer gradient norm (log) and share of flat and of dead units over training, median and IQR over
     seeds; by_cell: cell -> (steps, grad_norm [M, R], flat [M, R], dead [M, R]). Shares on a 0-100% axis."""
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), layout="constrained")
     for cell, (steps, norm, flat, dead) in by_cell.items():
         x = np.maximum(steps, 1)
@@ -52,8 +55,10 @@ def hidden_gradients(by_cell: dict, path, title: str = "") -> None:
     io.save_figure(fig, path)
 
 
-def iteration_distributions(iters_by_cell: dict, max_steps: int, path, title: str = "") -> None:
+def iteration_distributions(path, iters_by_cell: dict, max_steps: int, title: str = "") -> None:
     """One strip + box per cell of iterations to 100%; censored models drawn at the max as crosses."""
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     names = list(iters_by_cell)
     rng = np.random.default_rng(0)

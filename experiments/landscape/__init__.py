@@ -233,13 +233,12 @@ def analyse(cfg: Config, res: dict) -> Summary:
 
     starts = parse_starts(cfg.starts)
     figures = [
-        Figure("curves.png", lambda p: plots.neuron_curves(p, z, res["curves"], res["closed"], float(z[peak])),
-               "1-D loss and dL/dz"),
-        Figure("surfaces.png", lambda p: plots.neuron_surfaces(p, axis, res["grid"], {lo: mins[lo]["p"] for lo in
-                                                                                      LOSSES}, cfg.grad_tol),
-               "loss and log10 |grad| over (w, b)"),
-        Figure("paths.png", lambda p: plots.neuron_paths(p, axis, res["grid"], res["gd"], starts, fixed,
-                                                         res["far_starts"], steps, cfg.gd_steps), "GD paths"),
+        Figure("curves.png", plots.neuron_curves, (z, res["curves"], res["closed"], float(z[peak])),
+               caption="1-D loss and dL/dz"),
+        Figure("surfaces.png", plots.neuron_surfaces, (axis, res["grid"], {lo: mins[lo]["p"] for lo in LOSSES},
+                                                       cfg.grad_tol), caption="loss and log10 |grad| over (w, b)"),
+        Figure("paths.png", plots.neuron_paths, (axis, res["grid"], res["gd"], starts, fixed, res["far_starts"],
+                                                 steps, cfg.gd_steps), caption="GD paths"),
     ]
     return Summary("landscape", "Loss landscape of one sigmoid neuron: CE vs L2 (seed 000, section 1)",
                    f"One sigmoid neuron; dataset x = {list(cfg.x)}, y = {list(cfg.y)}; (w, b) grid "

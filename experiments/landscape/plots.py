@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from jaxdl.reporting import io
@@ -12,6 +11,8 @@ _NEURON_COLORS = {"ce": "tab:blue", "l2": "tab:red"}
 
 def neuron_curves(path, z, curves, closed, l2_peak: float) -> None:
     """Loss and dL/dz vs the logit for y = 1 and 0; curves[loss][label] = (loss, grad), closed[loss][label]."""
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
     for col, label in enumerate((1, 0)):
         for loss, color in _NEURON_COLORS.items():
@@ -33,6 +34,8 @@ def neuron_curves(path, z, curves, closed, l2_peak: float) -> None:
 
 def neuron_surfaces(path, axis, grid, minima, grad_tol: float) -> None:
     """Loss and log10 |grad| over the (w, b) grid per loss; grid[loss] = (loss, |grad|), minima[loss] = (w, b)."""
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(2, 2, figsize=(12, 10), sharex=True, sharey=True)
     for col, loss in enumerate(_NEURON_COLORS):
         value, grad_norm = grid[loss]
@@ -55,6 +58,8 @@ def neuron_surfaces(path, axis, grid, minima, grad_tol: float) -> None:
 def neuron_paths(path, axis, grid, gd, starts, fixed_steps, far_starts, far_steps, max_steps: int) -> None:
     """GD paths from the fixed starts on each loss surface (gd[loss] = (path [s, T, 2], values)), and the
     random far starts coloured by whether each reached the goal within max_steps."""
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 2, figsize=(13, 7), sharey=True)
     colors = plt.cm.tab10(np.arange(len(starts)))
     for ax, loss in zip(axes, _NEURON_COLORS, strict=True):

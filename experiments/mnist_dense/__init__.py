@@ -243,10 +243,10 @@ def analyse(cfg: Config, out: dict) -> summary.Summary:
     return summary.Summary(
         "mnist_dense", f"Dense net 784-128-64-32-10 on {cfg.dataset}: learning rate, optimizer, batch size, epochs",
         setup, tables, claims, figures=[
-            summary.Figure("heatmap.png", lambda path: plots.config_heatmap(
-                path, rows, cfg.lr, cfg.batch_size, chosen[0]["index"], f"Dense net on {cfg.dataset}, {n} seeds")),
-            summary.Figure("curves.png", lambda path: plots.config_curves(
-                path, program_curves, f"Chosen configurations and optimizers, {n} seeds"))],
+            summary.Figure("heatmap.png", plots.config_heatmap, (
+                rows, cfg.lr, cfg.batch_size, chosen[0]["index"], f"Dense net on {cfg.dataset}, {n} seeds")),
+            summary.Figure("curves.png", plots.config_curves, (
+                program_curves, f"Chosen configurations and optimizers, {n} seeds"))],
         data={k: {"lr": r["lr"], **{f: np.asarray(r[f]).tolist() for f in ("val_acc", "val_loss", "train_loss",
                                                                            "stop", "test_best", "test_last")}}
               for k, r in ((f"{r['program']} lr {r['lr']:g}", r) for rs in rows_of.values() for r in rs)})

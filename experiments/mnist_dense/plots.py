@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from jaxdl.reporting import io, plots
@@ -11,6 +10,7 @@ from jaxdl.reporting import io, plots
 def config_heatmap(path, rows, lrs, batch_sizes, best_index, title) -> None:
     """mnist_dense: validation accuracy at early stop (mean ± std) and the early-stopping epoch (median,
     range) over lr x batch size. rows: batch-major, each {"best_val" [seeds], "stop" [seeds]}."""
+    import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
     cell = lambda fn: np.array([[fn(rows[b * len(lrs) + i]) for b in range(len(batch_sizes))]  # noqa: E731
@@ -49,6 +49,7 @@ def config_curves(path, entries, title) -> None:
     """mnist_dense: validation accuracy and loss and train loss by epoch (median band over seeds), each
     run's early-stopping epoch marked. entries: [(label, {"val_acc" [S, E+1], "val_loss" [S, E+1],
     "train_loss" [S, E], "stop" [S]})]."""
+    import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))

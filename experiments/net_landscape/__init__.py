@@ -239,19 +239,19 @@ def analyse(cfg: Config, out: dict) -> Summary:
                                  pr.n, margin, "+" if signs[name] > 0 else "-", pr.verdict,
                                  ", ".join(BEARS_ON[name])])
         idx = [a * len(fam.seeds) for a in range(len(fam.arms))]  # the first seed's surfaces in the figures
-        figures.append(Figure(f"surfaces_{name}.png", lambda path, fam=fam, p=p, m=m, idx=idx: plots.surfaces(
-            path, fam.name, fam.arms, p["axis"], p["surface"][idx], p["grad_norm"][idx] if "grad_norm" in p else None,
+        figures.append(Figure(f"surfaces_{name}.png", plots.surfaces, (
+            fam.name, fam.arms, p["axis"], p["surface"][idx], p["grad_norm"][idx] if "grad_norm" in p else None,
             m["plane_ratio"][idx], p.get("ratio_axis"), p["ratio"][idx] if "ratio" in p else None,
-            cfg.grad_tol, cfg.ratio_tol, f"seed {fam.seeds[0]}"), f"{name}: 2-D surfaces"))
+            cfg.grad_tol, cfg.ratio_tol, f"seed {fam.seeds[0]}"), caption=f"{name}: 2-D surfaces"))
         data[name] = {"arms": list(fam.arms), "seeds": fam.seeds.tolist(), "description": fam.description,
                       "per_seed": {k: v.tolist() for k, v in m.items() if k != "plane_ratio"},
                       "axis": p["axis"].tolist(), "t": p["t"].tolist(),
                       "interp_median": np.median(p["interp"].reshape(len(fam.arms), len(fam.seeds), -1), 1).tolist()}
-    fams = [(out[n]["family"], out[n]["probe"]) for n in cfg.families]
-    figures[:0] = [Figure("interpolation.png", lambda path: plots.lines(path, fams, "interp"),
-                          "loss along the initial-to-trained line"),
-                   Figure("curves_1d.png", lambda path: plots.lines(path, fams, "surface"),
-                          "1-D filter-normalised curves")]
+    fams = [(out[n]["family"].name, out[n]["family"].arms, len(out[n]["family"].seeds),
+             {k: out[n]["probe"][k] for k in ("t", "interp", "axis", "surface")}) for n in cfg.families]
+    figures[:0] = [Figure("interpolation.png", plots.lines, (fams, "interp"),
+                          caption="loss along the initial-to-trained line"),
+                   Figure("curves_1d.png", plots.lines, (fams, "surface"), caption="1-D filter-normalised curves")]
     tables.append(Table("Per arm: medians over seeds", ["family", "arm", "loss at θ1", "λmax", "λmin/abs(λmax)",
                                                         "non-convex share (plane)", "non-convex share (Lanczos map)",
                                                         "flat share", "plateau share", "interpolation rise",
@@ -269,7 +269,7 @@ def analyse(cfg: Config, out: dict) -> Summary:
         "skips). 'supported' = the CI excludes 0 on the hypothesis' side. These are new findings: the seed "
         "statements named are context, not answered here."))
     setup = "; ".join(f"**{f.name}**: {f.description}, {len(f.seeds)} seeds per arm, evaluated on "
-                      f"{len(f.batch[1])} training examples" for f, _ in fams)
+                      f"{len(f.batch[1])} training examples" for f in (out[n]["family"] for n in cfg.families))
     setup += (f". Surfaces: {cfg.fc_points}x{cfg.fc_points} (fc) and {cfg.net_points}x{cfg.net_points} (cnn, "
               f"resnet) points along two filter-normalised random directions, every point of every net a member "
               f"of one engine call per family; interpolation over {cfg.interp_points} points, t in [-0.5, 1.5].")

@@ -3,7 +3,6 @@ family the 2-D surfaces of one seed, arms side by side on shared colour scales."
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from jaxdl.reporting import io
@@ -15,10 +14,11 @@ _TITLES = {"fc": "FC grid (2-16-1 MLP)", "cnn": "cnn_aux CNN", "resnet": "ResNet
 def lines(path, fams, kind: str) -> None:
     """One panel per family, every arm's median (25-75% band over seeds) loss curve, log scale.
     kind "interp": along θ0 + t (θ1 - θ0); kind "surface": the β = 0 row of the 2-D surface (1-D, filter-
-    normalised). fams: [(Family, probe dict)]."""
+    normalised). fams: [(family name, arms, seeds per arm, probe dict with t, interp, axis, surface)]."""
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, len(fams), figsize=(5.2 * len(fams), 4.2), squeeze=False)
-    for ax, (fam, p) in zip(axes[0], fams, strict=True):
-        seeds = len(fam.seeds)
+    for ax, (family, arms, seeds, p) in zip(axes[0], fams, strict=True):
         if kind == "interp":
             x, y = p["t"], p["interp"]
             for v, name in ((0, "θ0 (init)"), (1, "θ1 (trained)")):
@@ -30,9 +30,9 @@ def lines(path, fams, kind: str) -> None:
             x, y = p["axis"], p["surface"][:, mid, :]
             ax.axvline(0, color="gray", lw=0.8, ls=":")
             xlabel = "α: weights θ1 + α d1 (filter-normalised)"
-        for a, arm in enumerate(fam.arms):
+        for a, arm in enumerate(arms):
             median_band(ax, x, np.maximum(y[a * seeds:(a + 1) * seeds], 1e-8), arm, f"C{a}")
-        ax.set(yscale="log", xlabel=xlabel, ylabel="loss on the evaluation set (log)", title=_TITLES[fam.name])
+        ax.set(yscale="log", xlabel=xlabel, ylabel="loss on the evaluation set (log)", title=_TITLES[family])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle("Loss along the line from initial to trained weights (Goodfellow et al.)" if kind == "interp"
@@ -46,6 +46,8 @@ def surfaces(path, family: str, arms, axis, surface, grad_norm, plane_ratio, rat
     """Rows: log10 loss contours; log10 |grad L| (where recorded); λmin/|λmax| of the Hessian in the plane
     (finite differences); Li et al.'s Lanczos map (where computed). One column per arm, each row on one colour
     scale with its colour bar. surface, grad_norm [arms, N, N]; plane_ratio [arms, N-2, N-2]; ratio [arms, K, K]."""
+    import matplotlib.pyplot as plt
+
     rows = [("log10 loss", np.log10(np.maximum(surface, 1e-8)), axis, "viridis", None)]
     if grad_norm is not None:
         rows.append(("log10 |grad L|", np.log10(np.maximum(grad_norm, 1e-12)), axis, "magma", np.log10(grad_tol)))

@@ -349,12 +349,12 @@ def analyse(cfg: Config, out: dict) -> Summary:
              f"{rec['batch_size']}, compute {out['dtype']}; {cfg.seeds} seeds per model, the test split read once at "
              f"the end. Engine: {out['mesh']['models']} model shards x {out['mesh']['batch']} "
              f"batch shards, group {out['group']}.")
-    figures = [Figure("curves.png", lambda path: plots.zoo_curves(
-        path, rows, f"Model zoo on {cfg.dataset}" + (" (SYNTHETIC)" if sizes["synthetic"] else "")
-        + ": training loss per model, median and range over seeds"), "loss curves")]
+    figures = [Figure("curves.png", plots.zoo_curves, (
+        rows, f"Model zoo on {cfg.dataset}" + (" (SYNTHETIC)" if sizes["synthetic"] else "")
+        + ": training loss per model, median and range over seeds"), caption="loss curves")]
     if grads:
-        figures.append(Figure("skip_gradients.png", lambda path: plots.block_norms(
-            path, grads, cfg.skip_seeds, SKIP_BATCH), "gradient norm per block"))
+        figures.append(Figure("skip_gradients.png", plots.block_norms, (grads, cfg.skip_seeds, SKIP_BATCH),
+                              caption="gradient norm per block"))
     return Summary(experiment="svhn_zoo", title="SVHN model zoo: one recipe for every model (seed 004 Q4)",
                    setup=setup, tables=tables, claims=claims, notes=notes, figures=figures,
                    data={"models": rows, "skip_gradients": grads, "sizes": sizes, "dtype": out["dtype"],

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 
 from jaxdl.reporting import io, plots
 
@@ -13,6 +11,8 @@ def zoo_curves(path, rows, title: str) -> None:
     """One panel per model: its training loss (batch CE, trailing mean over ~5% of its run) vs epochs,
     median and range over seeds, on its own axes, so a model that barely moves is as readable as one
     that learns; the panel title carries its test accuracy."""
+    import matplotlib.pyplot as plt
+
     cols = min(3, len(rows))
     nrows = -(-len(rows) // cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(4.6 * cols, 3.4 * nrows), squeeze=False)
@@ -39,6 +39,9 @@ def zoo_curves(path, rows, title: str) -> None:
 
 def block_norms(path, by_model: dict, seeds: int, batch: int) -> None:
     """Gradient norm per residual block at initialisation, with and without skips (skips.measure)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
     fig, axes = plt.subplots(1, len(by_model), figsize=(6.5 * len(by_model), 4.5), squeeze=False)
     for ax, (name, r) in zip(axes[0], by_model.items(), strict=True):
         for arm, label, color in (("skip", "with skips", "C0"), ("plain", "without", "C3")):

@@ -179,7 +179,7 @@ def analyse(cfg, results: dict) -> Summary:
             params = jax.tree.map(lambda v, m=m: v[m], o["params"])
             outcome = f"100% at step {int(hit[b, k])}" if hit[b, k] >= 0 else f"best {pct(best_acc[b, k])}"
             panels[f"{a}, H={w}: {pct(reached[b])} reach 100%"] = (
-                binary.probability(o["model"], params, i),
+                np.asarray(binary.probability(o["model"], params, i)(plots.boundary_grid(XOR_X)[2])),
                 f"seed {cfg.seed_ids[k]}, lr {lrs[b]:g}: {outcome}")
     tables = [
         Table("Success rate at each cell's best lr, median steps to 100% of the runs that reach it",
@@ -196,9 +196,9 @@ def analyse(cfg, results: dict) -> Summary:
                    f"{{{', '.join(f'{v:g}' for v in lrs)}}} per (activation, width), max {cfg.steps} steps; every "
                    f"activation x lr x seed of a width in one compiled program. A point counts as classified when "
                    f"its logit is beyond +-{TIE_LOGIT:g}.", tables, xor_claims(cfg, by_cell), [],
-                   [Figure("boundaries.png", lambda p: plots.decision_boundaries(
-                       panels, XOR_X, XOR_Y, p, title="XOR after training, one run per cell at its best lr "
-                       "(black line: P = 0.5)"), "boundaries")],
+                   [Figure("boundaries.png", plots.decision_boundaries, (panels, XOR_X, XOR_Y),
+                           {"title": "XOR after training, one run per cell at its best lr (black line: P = 0.5)"},
+                           "boundaries")],
                    {"cells": [{"activation": a, "width": w, **c} for (a, w), c in by_cell.items()]})
 
 

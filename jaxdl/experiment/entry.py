@@ -11,7 +11,8 @@
     from jaxdl.experiment import entry
     entry.launch(<name>)
 
-`launch` is the only place a process is set up: `runtime.configure()` (host devices, compilation cache),
+`launch` is the only place a process is set up: `runtime.configure()` (host devices, compilation cache), the
+figure process forked before JAX starts (`jaxdl.reporting.drawing`: it imports matplotlib while the run trains),
 the experiment's flags defined as the main module's key flags (so `--help` lists them, with bounds and
 choices), the multi-process flags, then absl's `app.run`. `main` parses the config, checks the output
 directory (`cli.start`: an --out holding another experiment's results or other files is refused), then
@@ -41,7 +42,7 @@ from typing import Any
 from absl import app, flags, logging
 
 from jaxdl.experiment import cli, config, runtime
-from jaxdl.reporting import io, summary
+from jaxdl.reporting import drawing, io, summary
 from jaxdl.training import distributed, tensorboard
 
 FLAGS = flags.FLAGS
@@ -174,13 +175,17 @@ def define(module: ModuleType, flag_values: flags.FlagValues = FLAGS, key_module
 def launch(module: ModuleType) -> None:
     """`python -m experiments.<name>`: process set-up, flags, absl's app.run(module.main), then a quick exit."""
     runtime.configure()
+    drawing.start()  # before JAX starts its threads: the figure process imports matplotlib while the run trains
     define(module, key_module=sys.argv[0])
 
     def run(argv):
         report_errors(module.main, argv)
         exit_when_done()
 
-    app.run(run)
+    try:
+        app.run(run)
+    finally:
+        drawing.stop()
 
 
 def exit_when_done() -> None:

@@ -1,5 +1,7 @@
 """Figure helpers shared by the experiments (each experiment draws its own figures in experiments/<name>/plots.py).
-The backend is the entry point's choice (runtime.configure sets Agg unless MPLBACKEND is given).
+The backend is the entry point's choice (runtime.configure sets Agg unless MPLBACKEND is given). Every plotting
+function here and in the experiments' plots.py takes the file's path first and imports matplotlib itself: a run's
+own process never imports it (its figures are drawn by jaxdl.reporting.drawing's process, see summary.Figure).
 
 Every figure labels both axes of every panel (panels that share an axis may label it once), and wherever colour
 tells series apart it has a legend or a colour bar; tests/test_figures.py draws each figure and checks both."""
@@ -8,9 +10,7 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import LogFormatter
 
 from jaxdl.reporting import io
 
@@ -34,13 +34,17 @@ def _plain_number(x: float) -> str:
     return f"{x:g}"
 
 
-class PlainLogFormatter(LogFormatter):
+def plain_log_formatter():
     """Log-axis tick labels as plain numbers, never matplotlib's default "6×10⁰" on minor ticks. Which ticks get
     a label stays LogFormatter's choice: every decade, and minor ticks only where the axis spans under a decade
     (so a narrow log axis still has several labels)."""
+    from matplotlib.ticker import LogFormatter
 
-    def __call__(self, x, pos=None):
-        return _plain_number(x) if x > 0 and super().__call__(x, pos) else ""
+    class PlainLogFormatter(LogFormatter):
+        def __call__(self, x, pos=None):
+            return _plain_number(x) if x > 0 and super().__call__(x, pos) else ""
+
+    return PlainLogFormatter()
 
 
 def plain_log_ticks(*axes) -> None:
@@ -48,22 +52,30 @@ def plain_log_ticks(*axes) -> None:
     for ax in axes:
         for axis in (ax.xaxis, ax.yaxis):
             if axis.get_scale() == "log":
-                axis.set_major_formatter(PlainLogFormatter())
-                axis.set_minor_formatter(PlainLogFormatter())
+                axis.set_major_formatter(plain_log_formatter())
+                axis.set_minor_formatter(plain_log_formatter())
 
 
-def decision_boundaries(panels: dict, x, y, path, title: str = "") -> None:
-    """panels: name -> (predict_proba callable on [K, 2] points, subtitle). x: [N, 2], y: [N]."""
+def boundary_grid(x, size: int = 200):
+    """The dense grid a decision-boundary panel is drawn on, around points x [N, 2]: (gx, gy) [size, size] and
+    the same points as a float32 [size * size, 2] array to evaluate a model on."""
+    lo, hi = x.min(0) - 0.2, x.max(0) + 0.2
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], size), np.linspace(lo[1], hi[1], size))
+    return gx, gy, np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
+
+
+def decision_boundaries(path, panels: dict, x, y, title: str = "") -> None:
+    """panels: name -> (P(class 1) on boundary_grid(x)'s points [K], subtitle). x: [N, 2], y: [N]."""
+    import matplotlib.pyplot as plt
+
     n = len(panels)
     cols = min(n, 4)
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.4 * rows), squeeze=False, sharex=True, sharey=True,
                              layout="constrained")
-    lo, hi = x.min(0) - 0.2, x.max(0) + 0.2
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
-    grid = np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
-    for ax, (name, (predict, subtitle)) in zip(axes.flat, panels.items(), strict=False):
-        p = np.asarray(predict(grid)).reshape(gx.shape)
+    gx, gy, _ = boundary_grid(x)
+    for ax, (name, (p, subtitle)) in zip(axes.flat, panels.items(), strict=False):
+        p = np.asarray(p).reshape(gx.shape)
         cs = ax.contourf(gx, gy, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.75)
         ax.contour(gx, gy, p, levels=[0.5], colors="k", linewidths=1.2)
         # Points in the same colour map as the probabilities: class 0 at 0 (blue), class 1 at 1 (red).

@@ -19,10 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from absl import logging
-
 from jaxdl.reporting import claims as registry
-from jaxdl.reporting import io, provenance
+from jaxdl.reporting import drawing, io, provenance
 
 # Bump when a reader of summary.json would have to change; summary.schema.json describes this version.
 SCHEMA_VERSION = 1
@@ -118,11 +116,24 @@ class Table:
 
 @dataclasses.dataclass(frozen=True)
 class Figure:
-    """A figure file in the output directory, drawn by `draw(path)` when the summary is written."""
+    """A figure file in the output directory, drawn when the summary is written as `draw(path, *args, **kwargs)`.
+    `draw` is a module-level function (a plots.py function) and `args`/`kwargs` are data (numbers, strings,
+    numpy or JAX arrays, dicts and lists of them), so a figure pickles: jaxdl.reporting.drawing draws it in a
+    process of its own, which has matplotlib imported while the run trains."""
 
     name: str
-    draw: Callable[[Path], None]
+    draw: Callable[..., None]
+    args: tuple = ()
+    kwargs: dict = dataclasses.field(default_factory=dict)
     caption: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.args, tuple) or not isinstance(self.kwargs, dict):
+            raise TypeError(f"Figure {self.name}: args must be a tuple and kwargs a dict (a caption is caption=...), "
+                            f"not {type(self.args).__name__} and {type(self.kwargs).__name__}")
+
+    def render(self, out: Path) -> None:
+        self.draw(Path(out) / self.name, *self.args, **self.kwargs)
 
 
 @dataclasses.dataclass
@@ -193,9 +204,7 @@ def write(s: Summary, out: Path, config: dict, **timings) -> str:
     prov = provenance.collect(config, **timings)
     text = markdown(s, prov)
     if io.is_writer():  # other processes of a multi-process run write nothing, so they draw nothing
-        for i, f in enumerate(s.figures, 1):
-            logging.info("%s: drawing figure %d/%d, %s", s.experiment, i, len(s.figures), f.name)
-            f.draw(Path(out) / f.name)
+        drawing.draw(s.figures, out, s.experiment)
     io.write_json(Path(out) / "summary.json", to_json(s, prov))
     io.write_text(Path(out) / "summary.md", text)
     return text
