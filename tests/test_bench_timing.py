@@ -144,3 +144,10 @@ def test_phases_of_a_whole_process_come_from_its_log_timestamps():
     assert sum(v for k, v in split.items() if not k.startswith("of which")) == pytest.approx(3.6)
     with pytest.raises(ValueError, match="'analysing'"):  # a run that failed before its analysis
         startup_bench.phases(log.replace("analysing", "failed"), started, whole_s=3.6)
+
+
+def test_landscape_ceiling_is_the_loops_time_per_point_over_the_evaluations_own():
+    from benchmarks import landscape_bench
+
+    # 300 points/s of 16 images = 3.33 ms per point; the evaluation alone at 14,400 images/s takes 1.11 ms.
+    assert landscape_bench.ceiling(14_400, 16, 300) == pytest.approx(3.0)

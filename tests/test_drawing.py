@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -83,7 +84,7 @@ def test_no_renderer_is_forked_once_jax_has_started(tmp_path):
     assert (tmp_path / "a.txt").read_text() == "here"
 
 
-def test_a_run_process_never_imports_matplotlib():
+def test_importing_an_experiment_imports_no_matplotlib():
     import experiments
 
     code = ("import importlib, sys\n"
@@ -93,3 +94,57 @@ def test_a_run_process_never_imports_matplotlib():
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+_INTERRUPT_SCRIPT = """
+import json, os, signal, sys, threading, time
+from pathlib import Path
+from jaxdl.reporting import drawing
+from jaxdl.reporting.summary import Figure
+
+def slow(path):
+    path.write_text(str(os.getpid()))
+    time.sleep(120)
+
+out = Path(sys.argv[1])
+drawing.start()
+renderer = drawing._renderer[0].pid
+
+def interrupt_once_all_draw():  # Ctrl-C while every worker is mid-figure
+    while len(list(out.glob("*.txt"))) < 3:
+        time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGINT)
+
+threading.Thread(target=interrupt_once_all_draw, daemon=True).start()
+try:
+    drawing.draw([Figure(f"{i}.txt", slow) for i in range(3)], out)
+except KeyboardInterrupt:
+    drawing.stop()
+print(json.dumps([renderer] + [int(p.read_text()) for p in out.glob("*.txt")]))
+
+drawing.start()
+os.kill(drawing._renderer[0].pid, signal.SIGKILL)  # the renderer dies: the run draws its figures itself
+drawing.draw([Figure("here.txt", Path.write_text, ("drawn",))], out)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "(zombie)" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+def test_an_interrupted_draw_leaves_no_process_and_a_dead_renderer_falls_back_to_drawing_here(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", _INTERRUPT_SCRIPT, str(tmp_path)], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    pids = json.loads(proc.stdout)
+    assert len(pids) == 4
+    for _ in range(100):  # the kernel reaps the group within moments
+        if not any(map(_alive, pids)):
+            break
+        time.sleep(0.05)
+    assert not any(map(_alive, pids)), pids
+    assert (tmp_path / "here.txt").read_text() == "drawn"
+    assert "the figure process ended" in proc.stderr

@@ -413,7 +413,8 @@ def analyse(cfg: Config, out: dict) -> Summary:
         claim, ratio_table = relu_claim(by_depth)
         tables += [mlp_table(cfg, by_depth), ratio_table]
         claims.append(claim)
-        figures.append(Figure("mlp_gradients.png", depth_plots.layer_heatmaps, (by_depth, ARMS),
+        heatmaps = {d: {k: mm[k] for k in ("layer_norms", "best", "steps")} for d, mm in by_depth.items()}
+        figures.append(Figure("mlp_gradients.png", depth_plots.layer_heatmaps, (heatmaps, ARMS),
                               caption="per-layer gradient norm over training"))
         setup.append(f"MLP: `{cfg.mlp_dataset}` ({out['mlp_data']['num_examples']} training images), {cfg.mlp_width} "
                      f"units x {'/'.join(map(str, cfg.mlp_depths))} hidden layers, no normalisation, plain SGD at lr "

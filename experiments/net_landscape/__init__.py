@@ -248,7 +248,8 @@ def analyse(cfg: Config, out: dict) -> Summary:
                       "axis": p["axis"].tolist(), "t": p["t"].tolist(),
                       "interp_median": np.median(p["interp"].reshape(len(fam.arms), len(fam.seeds), -1), 1).tolist()}
     fams = [(out[n]["family"].name, out[n]["family"].arms, len(out[n]["family"].seeds),
-             {k: out[n]["probe"][k] for k in ("t", "interp", "axis", "surface")}) for n in cfg.families]
+             {**{k: out[n]["probe"][k] for k in ("t", "interp", "axis")},
+              "row": out[n]["probe"]["surface"][:, out[n]["probe"]["surface"].shape[1] // 2]}) for n in cfg.families]
     figures[:0] = [Figure("interpolation.png", plots.lines, (fams, "interp"),
                           caption="loss along the initial-to-trained line"),
                    Figure("curves_1d.png", plots.lines, (fams, "surface"), caption="1-D filter-normalised curves")]

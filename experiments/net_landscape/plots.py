@@ -14,7 +14,8 @@ _TITLES = {"fc": "FC grid (2-16-1 MLP)", "cnn": "cnn_aux CNN", "resnet": "ResNet
 def lines(path, fams, kind: str) -> None:
     """One panel per family, every arm's median (25-75% band over seeds) loss curve, log scale.
     kind "interp": along θ0 + t (θ1 - θ0); kind "surface": the β = 0 row of the 2-D surface (1-D, filter-
-    normalised). fams: [(family name, arms, seeds per arm, probe dict with t, interp, axis, surface)]."""
+    normalised). fams: [(family name, arms, seeds per arm, {"t", "interp", "axis", "row": the surface's
+    β = 0 row [models, points]})]."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(fams), figsize=(5.2 * len(fams), 4.2), squeeze=False)
@@ -26,8 +27,7 @@ def lines(path, fams, kind: str) -> None:
                 ax.annotate(name, (v, 1.0), xycoords=("data", "axes fraction"), fontsize=7, ha="center", va="bottom")
             xlabel = "t: weights θ0 + t (θ1 - θ0)"
         else:
-            mid = p["surface"].shape[1] // 2
-            x, y = p["axis"], p["surface"][:, mid, :]
+            x, y = p["axis"], p["row"]
             ax.axvline(0, color="gray", lw=0.8, ls=":")
             xlabel = "α: weights θ1 + α d1 (filter-normalised)"
         for a, arm in enumerate(arms):

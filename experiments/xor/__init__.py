@@ -155,6 +155,7 @@ def analyse(cfg, results: dict) -> Summary:
     acts, lrs = cfg.activation, list(cfg.lr)
     runs = {w: outcomes(cfg, w, results[f"H={w}"]) for w in cfg.widths}
     rows, matrix, panels, by_cell = [], {a: [a] for a in acts}, {}, {}
+    points = plots.boundary_grid(XOR_X)[2]
     for w, o in runs.items():
         for i, a in enumerate(acts):
             hit, best_acc = o["hit_step"][i], o["best_decided_acc"][i]
@@ -179,7 +180,7 @@ def analyse(cfg, results: dict) -> Summary:
             params = jax.tree.map(lambda v, m=m: v[m], o["params"])
             outcome = f"100% at step {int(hit[b, k])}" if hit[b, k] >= 0 else f"best {pct(best_acc[b, k])}"
             panels[f"{a}, H={w}: {pct(reached[b])} reach 100%"] = (
-                np.asarray(binary.probability(o["model"], params, i)(plots.boundary_grid(XOR_X)[2])),
+                np.asarray(binary.probability(o["model"], params, i)(points)),
                 f"seed {cfg.seed_ids[k]}, lr {lrs[b]:g}: {outcome}")
     tables = [
         Table("Success rate at each cell's best lr, median steps to 100% of the runs that reach it",

@@ -12,11 +12,11 @@
     entry.launch(<name>)
 
 `launch` is the only place a process is set up: `runtime.configure()` (host devices, compilation cache), the
-figure process forked before JAX starts (`jaxdl.reporting.drawing`: it imports matplotlib while the run trains),
-the experiment's flags defined as the main module's key flags (so `--help` lists them, with bounds and
-choices), the multi-process flags, then absl's `app.run`. `main` parses the config, checks the output
-directory (`cli.start`: an --out holding another experiment's results or other files is refused), then
-runs, analyses and writes into a hidden sibling of --out that replaces it whole at the end
+experiment's flags defined as the main module's key flags (so `--help` lists them, with bounds and
+choices), the multi-process flags, then absl's `app.run`, which forks the figure process before `main`
+starts JAX (`jaxdl.reporting.drawing`: it imports matplotlib while the run trains). `main` parses the config,
+checks the output directory (`cli.start`: an --out holding another experiment's results or other files is
+refused), then runs, analyses and writes into a hidden sibling of --out that replaces it whole at the end
 (`io.StagedOutput`): a failure at any point leaves --out as it was. It logs each phase at INFO, times the
 run, collects compile seconds from every engine.Result the run returned, and writes summary.json,
 summary.md and the figures. `call` runs the same `main` in-process with its own flag values (tests).
@@ -175,10 +175,13 @@ def define(module: ModuleType, flag_values: flags.FlagValues = FLAGS, key_module
 def launch(module: ModuleType) -> None:
     """`python -m experiments.<name>`: process set-up, flags, absl's app.run(module.main), then a quick exit."""
     runtime.configure()
-    drawing.start()  # before JAX starts its threads: the figure process imports matplotlib while the run trains
     define(module, key_module=sys.argv[0])
 
     def run(argv):
+        # Before JAX starts (main starts it): the figure process imports matplotlib while the run trains.
+        # Only process 0 of a multi-process run writes, so only it draws.
+        if FLAGS.process_id in (None, 0):
+            drawing.start()
         report_errors(module.main, argv)
         exit_when_done()
 

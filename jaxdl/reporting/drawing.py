@@ -1,21 +1,24 @@
 """Figures drawn by a process of their own, beside the run.
 
 A run's figures cost matplotlib's import (about 0.9 s on 2 cores) and their drawing (0.1-0.5 s each); in the
-run's own process both come after training, one after another. `start()` (jaxdl.experiment.entry.launch calls
-it before JAX starts its backend and threads) forks one renderer process, which imports matplotlib while the
-run loads data, compiles and trains. `draw(figures, out)` sends it the summary's figures, pickled
-(summary.Figure: a module-level function and its data), and the renderer draws them in parallel: one forked
-worker per figure, up to the cores this process may use, each inheriting the imported matplotlib. A figure
-that fails raises FigureError here with the worker's traceback.
+run's own process both come after training, one after another. `start()` (jaxdl.experiment.entry.launch
+calls it before the run starts JAX) forks one renderer process, which imports matplotlib while the run loads
+data, compiles and trains. `draw(figures, out)` sends it the summary's figures, pickled (summary.Figure: a
+module-level function and its data), and the renderer draws them side by side: one forked worker per
+figure, up to two per core (figures differ in cost: a queue would end behind the slowest), each inheriting
+the imported matplotlib. A figure that fails raises FigureError here with the worker's traceback.
 
-Without a renderer (an experiment called in-process: tests, notebooks; or JAX had started before `start()`,
-when forking would be unsafe) the same pickled figures are drawn in this process, one after another: both
-paths draw what went through pickle, so a figure that would not reach the renderer fails everywhere.
+Without a renderer (an experiment called in-process: tests, notebooks; JAX already started, when a fork
+would copy its threads' locks; a platform without a safe fork) the same pickled figures are drawn in this
+process, one after another: both paths draw what went through pickle, so a figure that would not reach
+the renderer fails everywhere. The renderer and its workers form a process group of their own, which
+`stop()` ends whole.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import io
 import multiprocessing
 import os
@@ -23,6 +26,7 @@ import pickle
 import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,36 +41,44 @@ class FigureError(RuntimeError):
 
 
 def start() -> bool:
-    """Forks the renderer, unless one runs or JAX's backend has started (its threads make a fork unsafe).
-    True when a renderer runs."""
+    """Forks the renderer, unless one runs, the platform has no safe fork (Linux only: macOS's system
+    libraries are not fork-safe) or JAX's backend has started. True when a renderer runs."""
     global _renderer
     if _renderer is not None:
         return True
-    if _jax_started():
-        logging.info("figures will be drawn in this process: JAX started before the figure process could fork")
+    if not sys.platform.startswith("linux") or _jax_started():
+        logging.info("figures will be drawn in this process (no figure process: %s)",
+                     "JAX has started" if sys.platform.startswith("linux") else f"no safe fork on {sys.platform}")
         return False
     context = multiprocessing.get_context("fork")
     ours, theirs = context.Pipe()
     sys.stdout.flush()  # a buffer copied into the child would be written twice
     sys.stderr.flush()
     process = context.Process(target=_serve, args=(theirs, ours), name="jaxdl-figures")
-    process.start()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns on a fork with other threads; the only one here is numpy's idle BLAS pool
+        # (OpenBLAS re-initialises it in a forked child), and the child runs no JAX.
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+        process.start()
+    with contextlib.suppress(OSError):  # set here as well as in the child, so stop() finds it either way
+        os.setpgid(process.pid, process.pid)
     theirs.close()
     _renderer = (process, ours)
     return True
 
 
 def stop() -> None:
-    """Ends the renderer at once: no figure is in flight between draw() calls, and a run that ends early
-    (--help, a bad flag) should not wait for its matplotlib import. (Were this process killed instead, the
-    renderer ends by itself when its pipe closes.)"""
+    """Ends the renderer and any worker drawing for it at once: nothing is in flight between draw() calls,
+    and a run that ends early (an error, Ctrl-C mid-draw) must leave no process behind. (Were this process
+    killed instead, an idle renderer ends by itself when its pipe closes.)"""
     global _renderer
     if _renderer is None:
         return
     process, conn = _renderer
     _renderer = None
     conn.close()
-    process.terminate()
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(process.pid, signal.SIGTERM)  # the renderer's group: it and its workers
     process.join()
 
 
@@ -77,16 +89,19 @@ def draw(figures: Sequence, out, experiment: str = "") -> None:
     payload = _dumps(figures, str(out))
     if _renderer is not None:
         process, conn = _renderer
-        workers = _workers(len(figures))
-        logging.info("%s: drawing %d figures in the figure process, %d at a time", experiment, len(figures), workers)
+        logging.info("%s: drawing %d figures in the figure process, %d at a time", experiment, len(figures),
+                     _workers(len(figures)))
         try:
             conn.send_bytes(payload)
             errors = conn.recv()
         except (EOFError, OSError):
+            process.join(timeout=1)
             logging.warning("%s: the figure process ended (exit code %s); drawing the figures here",
                             experiment, process.exitcode)
             stop()
         else:
+            if isinstance(errors, str):
+                raise FigureError(f"the figure process could not draw the figures:\n{errors}")
             for f, error in zip(figures, errors, strict=True):
                 if error:
                     raise FigureError(f"drawing {f.name} failed (in the figure process):\n{error}")
@@ -100,9 +115,12 @@ def draw(figures: Sequence, out, experiment: str = "") -> None:
 def _jax_started() -> bool:
     if "jax" not in sys.modules:
         return False
-    from jax._src import xla_bridge
+    try:
+        from jax._src import xla_bridge
 
-    return xla_bridge.backends_are_initialized()
+        return xla_bridge.backends_are_initialized()
+    except (ImportError, AttributeError):  # JAX moved it: assume started, and draw here
+        return True
 
 
 def _workers(n: int) -> int:
@@ -135,17 +153,28 @@ def _dumps(figures: Sequence, out: str) -> bytes:
 
 
 def _serve(conn, ours) -> None:
-    """The renderer: imports matplotlib at once, then draws each batch of figures it is sent."""
+    """The renderer: imports matplotlib at once, then draws each batch of figures it is sent, until its
+    pipe closes. Replies per figure (None or its traceback), or one traceback when the batch failed."""
     ours.close()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the run; this process ends when its pipe closes
+    # A process group of its own: a terminal's Ctrl-C reaches the run alone, and stop() ends this group
+    # whole, the workers included.
+    with contextlib.suppress(OSError):  # the parent may have set it first
+        os.setpgid(0, 0)
     import matplotlib.pyplot  # noqa: F401  the import this process exists to do while the run trains
 
     while True:
         try:
-            figures, out = pickle.loads(conn.recv_bytes())
+            message = conn.recv_bytes()
         except EOFError:
             return
-        conn.send(_draw_all(figures, out))
+        try:
+            reply = _draw_all(*pickle.loads(message))
+        except Exception:  # noqa: BLE001  the batch itself failed (unpickling, the pool): reported whole
+            reply = traceback.format_exc()
+        try:
+            conn.send(reply)
+        except OSError:  # the run has gone
+            return
 
 
 def _draw_all(figures, out) -> list[str | None]:

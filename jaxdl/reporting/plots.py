@@ -1,7 +1,7 @@
 """Figure helpers shared by the experiments (each experiment draws its own figures in experiments/<name>/plots.py).
 The backend is the entry point's choice (runtime.configure sets Agg unless MPLBACKEND is given). Every plotting
-function here and in the experiments' plots.py takes the file's path first and imports matplotlib itself: a run's
-own process never imports it (its figures are drawn by jaxdl.reporting.drawing's process, see summary.Figure).
+function here and in the experiments' plots.py takes the file's path first and imports matplotlib itself: importing an
+experiment does not import it, and a run's figures are drawn by jaxdl.reporting.drawing's process (summary.Figure).
 
 Every figure labels both axes of every panel (panels that share an axis may label it once), and wherever colour
 tells series apart it has a legend or a colour bar; tests/test_figures.py draws each figure and checks both."""
