@@ -27,6 +27,7 @@ SECTIONS = {
     "cnn": "benchmarks.cnn_bench",
     "mnist": "benchmarks.mnist_bench",
     "zoo": "benchmarks.zoo_bench",
+    "zoo_run": "benchmarks.zoo_run_bench",
     "data": "benchmarks.data_bench",
     "startup": "benchmarks.startup_bench",
     "landscape": "benchmarks.landscape_bench",

@@ -1,4 +1,7 @@
-"""PyTorch twins of the zoo's models (jaxdl.models), for benchmarks/zoo_bench.py's side-by-side throughput.
+"""PyTorch twins of the zoo's models (jaxdl.models), for benchmarks/zoo_bench.py's side-by-side throughput
+and benchmarks/zoo_run_bench.py's whole runs:
+
+    python -m benchmarks.torch_zoo --model=resnet18 --steps=12 --batch=32 --seeds=2   # a whole run, JSON
 
 Same layers, widths, strides, padding, BN placement and parameter counts as the flax definitions
 (LeNet-5, AlexNet, VGG-16 with BN, CIFAR-style ResNet-18/50/101 with projection shortcuts); NCHW, as
@@ -6,6 +9,12 @@ PyTorch's CPU kernels (oneDNN) want it. Only imported when torch is installed (`
 """
 
 from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
 
 import torch
 from torch import nn
@@ -105,12 +114,106 @@ def train_seconds(name: str, batch: int, steps: int, repeats: int, threads: int,
     return timing.repeat_seconds(train, repeats)
 
 
-if __name__ == "__main__":
-    # One repeat in a process of its own, printed as JSON: benchmarks.zoo_bench runs PyTorch this way because
-    # PyTorch trained inside the JAX process slows the engine's ResNet-50 by 20-30% for the rest of it.
-    import json
-    import sys
+def whole_run(name: str, *, steps: int, batch: int, seeds: int, threads: int, optimizer: str = "adam",
+              peak_lr: float = 5e-4, weight_decay: float = 5e-4, warmup_fraction: float = 0.05,
+              train_size: int = 20_000, test_size: int = 200) -> dict:
+    """PyTorch's side of a whole `python -m experiments.svhn_zoo --models=NAME --steps=STEPS` run: `seeds`
+    models trained one after another, each `steps` steps of `batch` images drawn without replacement from
+    `train_size` random uint8 32x32x3 images, standardised per image (the zoo recipe's default, no
+    augmentation), under the recipe's optimizer (AdamW, or SGD + Nesterov 0.9; weight decay on kernels
+    only; linear warm-up then cosine to 0), the loss read every step (svhn_zoo records it every step), then
+    evaluated once on `test_size` images. Returns its phases' seconds: data (the images made), train (every
+    seed's model built and trained), eval (the test split), and the images trained."""
+    import math
 
-    model_name, batch_size, num_steps, num_threads, opt_name = sys.argv[1:6]
-    print(json.dumps(train_seconds(model_name, int(batch_size), int(num_steps), repeats=1, threads=int(num_threads),
-                                   optimizer=opt_name)))
+    import numpy as np
+
+    torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    train_x = torch.from_numpy(rng.integers(0, 256, (train_size, 32, 32, 3), dtype=np.uint8))
+    train_y = torch.from_numpy(rng.integers(0, 10, train_size).astype(np.int64))
+    test_x = torch.from_numpy(rng.integers(0, 256, (test_size, 32, 32, 3), dtype=np.uint8))
+    test_y = torch.from_numpy(rng.integers(0, 10, test_size).astype(np.int64))
+    t_data = time.perf_counter()
+
+    def prepare(images):  # uint8 NHWC -> float32 NCHW, each image to mean 0, std 1 (floored as batching's)
+        x = images.permute(0, 3, 1, 2).float() / 255.0
+        centred = x - x.mean(dim=(1, 2, 3), keepdim=True)
+        std = x.std(dim=(1, 2, 3), keepdim=True, unbiased=False).clamp_min(1 / math.sqrt(x[0].numel()))
+        return (centred / std).contiguous()
+
+    warmup = max(1, round(warmup_fraction * steps))
+    total = max(steps, warmup + 1)
+
+    def lr_factor(t: int) -> float:
+        if t < warmup:
+            return t / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(t - warmup, total - warmup) / (total - warmup)))
+
+    loss_fn = nn.CrossEntropyLoss()
+    losses, models = [], []
+    for seed in range(seeds):
+        torch.manual_seed(seed)
+        model = MODELS[name]()
+        decay = [p for p in model.parameters() if p.ndim >= 2]
+        rest = [p for p in model.parameters() if p.ndim < 2]
+        groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+        if optimizer == "adam":
+            opt = torch.optim.AdamW(groups, lr=peak_lr)
+        else:
+            opt = torch.optim.SGD(groups, lr=peak_lr * batch / 128, momentum=0.9, nesterov=True)
+        schedule = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+        order = torch.randperm(train_size)
+        model.train()
+        history = []
+        for t in range(steps):
+            index = order[(t * batch) % train_size:][:batch]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(prepare(train_x[index])), train_y[index])
+            loss.backward()
+            opt.step()
+            schedule.step()
+            history.append(loss.item())
+        losses.append(history)
+        models.append(model)
+    t_train = time.perf_counter()
+    accs = []
+    with torch.no_grad():
+        for model in models:
+            model.eval()
+            accs.append(float((model(prepare(test_x)).argmax(-1) == test_y).float().mean()))
+    t_eval = time.perf_counter()
+    return {"model": name, "steps": steps, "batch": batch, "seeds": seeds, "threads": threads,
+            "images": seeds * steps * batch, "data_s": t_data - t0, "train_s": t_train - t_data,
+            "eval_s": t_eval - t_train, "final_loss": [h[-1] for h in losses], "test_acc": accs}
+
+
+def main(argv: list[str]) -> None:
+    """Two forms. `MODEL BATCH STEPS THREADS OPTIMIZER` (benchmarks.zoo_bench): one timed repeat after a
+    warm-up step, in a process of its own, printed as a JSON list (PyTorch trained inside the JAX process
+    slows the engine's ResNet-50 by 20-30% for the rest of it). `--model=M --steps=S --batch=B --seeds=K`
+    (benchmarks.zoo_run_bench): a whole run, `whole_run`'s dict printed as one JSON line."""
+    if not any(a.startswith("--") for a in argv):
+        model_name, batch_size, num_steps, num_threads, opt_name = argv[:5]
+        print(json.dumps(train_seconds(model_name, int(batch_size), int(num_steps), repeats=1,
+                                       threads=int(num_threads), optimizer=opt_name)))
+        return
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.torch_zoo")
+    parser.add_argument("--model", required=True, choices=sorted(MODELS))
+    parser.add_argument("--steps", type=int, required=True)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
+    parser.add_argument("--peak_lr", type=float, default=5e-4)
+    parser.add_argument("--train_size", type=int, default=20_000)
+    parser.add_argument("--test_size", type=int, default=200)
+    a = parser.parse_args(argv)
+    print(json.dumps(whole_run(a.model, steps=a.steps, batch=a.batch, seeds=a.seeds, threads=a.threads,
+                               optimizer=a.optimizer, peak_lr=a.peak_lr, train_size=a.train_size,
+                               test_size=a.test_size)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

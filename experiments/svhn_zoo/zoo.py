@@ -135,14 +135,9 @@ def train_model(name: str, *, steps: int, rec: recipe.Recipe, train, test, seed_
         ckpt.close()
 
     inner = final["task"]
-    x, y = jnp.asarray(test.images), jnp.asarray(test.labels, jnp.int32)
-    test_acc, test_loss, hashes = [], [], []
-    for m in range(len(seed_ids)):
-        params, extra = (jax.tree.map(lambda a, m=m: a[m:m + 1], inner[k]) for k in ("params", "extra"))
-        loss, acc = task.evaluate(params, extra, x, y)
-        test_loss.append(float(loss[0]))
-        test_acc.append(float(acc[0]))
-        hashes.append(params_sha256(jax.tree.map(lambda a: a[0], params)))
+    evaluated = evaluate_seeds(task.evaluate, inner["params"], inner["extra"], test.images, test.labels)
+    test_loss, test_acc = [loss for loss, _ in evaluated], [acc for _, acc in evaluated]
+    hashes = [params_sha256(jax.tree.map(lambda a, m=m: a[m], inner["params"])) for m in range(len(seed_ids))]
 
     history = np.asarray(final["history"]["loss"], np.float64)
     fwd = flops.forward_flops(name, train.num_classes, train.shape)
@@ -161,6 +156,23 @@ def train_model(name: str, *, steps: int, rec: recipe.Recipe, train, test, seed_
     if jax.default_backend() == "gpu" and peak and images_per_s:
         row["mfu"] = 3 * fwd * images_per_s / (peak * len(jax.devices()))
     return row
+
+
+def evaluate_seeds(evaluate, params, extra, images, labels, devices=None) -> list[tuple[float, float]]:
+    """[(test loss, test accuracy)] per seed of stacked host `params`/`extra` [seeds, ...]: `evaluate` (a
+    task's stacked evaluate) on each seed alone, seed m on device m mod the local devices, every seed
+    dispatched before any result is read, so the devices (on CPU, the cores) evaluate side by side. Each seed
+    runs the same program on its own inputs as one at a time on one device would, so the numbers are the same
+    bit for bit (tests/test_zoo_run_bench.py); evaluated in turn on the first device, the other cores idled."""
+    devices = devices or jax.local_devices()
+    seeds = len(jax.tree.leaves(params)[0])
+    x, y = np.asarray(images), np.asarray(labels, np.int32)
+    pending = []
+    for m in range(seeds):
+        device = devices[m % len(devices)]
+        mine = jax.device_put(jax.tree.map(lambda a, m=m: a[m:m + 1], (params, extra)), device)
+        pending.append(evaluate(*mine, *jax.device_put((x, y), device)))
+    return [(float(loss[0]), float(acc[0])) for loss, acc in pending]
 
 
 def architecture_facts(name: str, input_shape=(32, 32, 3)) -> dict:

@@ -33,10 +33,17 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import orbax.checkpoint as ocp
 from jax.experimental import multihost_utils
 
 from jaxdl.training import engine
+
+
+def _orbax():
+    """orbax.checkpoint, imported on first use: its import is 0.43 s of every process's start-up, and only runs
+    that checkpoint need it (experiments import this module for `with_metric_history` and `CheckpointError`)."""
+    import orbax.checkpoint as ocp
+
+    return ocp
 
 
 class CheckpointError(ValueError):
@@ -79,6 +86,7 @@ class Checkpoints:
     def __init__(self, directory: str | os.PathLike, *, max_to_keep: int = 1, background: bool = True):
         self.directory = Path(directory).resolve()
         require_shared_directory(self.directory)
+        ocp = _orbax()
         options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, enable_async_checkpointing=background,
                                                cleanup_tmp_directories=True, create=True)
         self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=("state", "meta"))
@@ -88,19 +96,20 @@ class Checkpoints:
 
     def save(self, step: int, state: Any, metadata: dict) -> None:
         """Saves `state` (arrays, possibly sharded over devices) and JSON-able `metadata` as `step`."""
+        ocp = _orbax()
         self._manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
                                                          meta=ocp.args.JsonSave(metadata)))
 
     def metadata(self, step: int | None = None) -> dict:
         """The JSON metadata of `step` (default: the latest), without reading the arrays."""
-        step = self._step(step)
+        step, ocp = self._step(step), _orbax()
         return dict(self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"])
 
     def restore(self, template: Any, step: int | None = None) -> tuple[Any, dict]:
         """(state, metadata) of `step` (default: the latest). `template` is a pytree of arrays (or
         jax.ShapeDtypeStruct with shardings) of the saved structure: the state comes back with its
         shapes, dtypes and shardings, bit for bit as saved."""
-        step = self._step(step)
+        step, ocp = self._step(step), _orbax()
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template)
         restored = self._manager.restore(step, args=ocp.args.Composite(
             state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
