@@ -33,7 +33,7 @@ tfds, 32 seeds, λ in {0, 0.03, 0.1, 0.3, 1}, 4,200 iterations (GPU).
 
 Expected (CPU default): 8 seeds x λ ∈ {0, 0.1, 1}. λ = 0.1 changes nothing measurable (median iterations to
 95% held-out accuracy 80 vs 90 at λ = 0, within one evaluation interval: not reproduced). λ = 1 is slower
-(median 160; 88% of runs reach the target), ends 0.8 pp lower on test (95% CI -2.3 to -0.1: it does not
+(median 160; 88% of runs reach the target), ends 0.85 pp lower on test (95% CI -2.1 to 0: it does not
 clear the 0.5 pp margin, not resolved) and is less stable (contradicted); no run spikes in held-out CE at
 any λ (not reproduced).
 """

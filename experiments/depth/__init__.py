@@ -43,15 +43,15 @@ Runtime: ~5.5 min on 2 CPU cores (CPU default): 327 s in the committed run with 
 132 s of it compiling ten programs; the 2 cores were shared with other work (load ~1.5).
 
 Expected (CPU default): log2(first / last hidden layer's gradient norm) through training, sigmoid -2.8,
--13.1 and -29.9 at 4, 8 and 16 layers, ReLU (He init) 1.0, 1.2 and 1.1: relu_no_vanishing_gradient
+-13.1 and -29.9 at 4, 8 and 16 layers, ReLU (He init) 1.1, 1.2 and 1.1: relu_no_vanishing_gradient
 supported at 16 layers with both initialisations (at 2 layers neither vanishes: not reproduced). ReLU with
-Glorot init at 16 layers starts at -4.1 and trains in 62% of runs. Deep sigmoid nets stay at chance (loss
-2.306 at 8 and 16 layers). Dead ReLU units at 16 layers: 7.3% of hidden units (11.2% with Glorot), in 100% of
-runs. Plain vs residual at 20 layers, with BN: training loss 0.207 plain vs 0.008 residual, plain-8 0.023
-(degradation reproduced: plain-20 above plain-8, 3.12 log2, and above residual-20); residual-20 vs
+Glorot init at 16 layers starts at -4.1 and trains in 38% of runs. Deep sigmoid nets stay at chance (loss
+2.306 at 8 and 16 layers). Dead ReLU units at 16 layers: 8.2% of hidden units (11.6% with Glorot), in 100% of
+runs. Plain vs residual at 20 layers, with BN: training loss 0.180 plain vs 0.012 residual, plain-8 0.031
+(degradation reproduced: plain-20 above plain-8, 2.8 log2, and above residual-20); residual-20 vs
 residual-8 not resolved. Without BN plain-20 stays at chance (2.303) with a first/last block gradient of
-0.000294 through training (residual 1.31). resnet_skips_vanishing partly supported: mitigates vanishing
-gradients only where there is one (no BN: supported; with BN 1.42 vs 0.904: not reproduced), enables
+0.000294 through training (residual 1.32). resnet_skips_vanishing partly supported: mitigates vanishing
+gradients only where there is one (no BN: supported; with BN 1.46 vs 0.899: not reproduced), enables
 training of deep nets supported with and without BN.
 """
 

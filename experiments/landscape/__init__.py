@@ -12,7 +12,7 @@ p = sigmoid(w*x + b); L2 = (p - y)^2, CE = binary cross-entropy (jaxdl.training.
   direction at a distance in --far from the origin, the same start for both losses (paired by seed).
 
 Command: .venv/bin/python -m experiments.landscape --out=results/landscape
-Runtime: ~2 s on 2 CPU cores (CPU default).
+Runtime: ~4 s on 2 CPU cores (CPU default).
 
 Expected (CPU default): ‖dL2/dz‖ peaks at 0.2963 (8/27); the L2 gradient curve has 1 extremum and 2
 inflection points per label, CE's 0 and 1; ‖grad L2‖ < 0.001 on 39.2% of the (w, b) grid, ‖grad CE‖

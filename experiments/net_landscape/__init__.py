@@ -47,9 +47,9 @@ HVPs (~4 forwards each) ~ 1e16: ~15-25 min on an H100 at 10-20 TFLOP/s, plus tra
 Expected (CPU default): no plateau around any trained FC net (flat share 0.2% at most, plateau share 0.0% in
 every cell); sigmoid-L2's minimum is sharper than sigmoid-CE's in every seed (median λmax 0.0784 vs 0.0392,
 log10 difference 0.285: supported), ReLU-L2's is not (0.022 vs 0.0216: not reproduced); the Hessian in the
-plane is non-convex on 72.2% of sigmoid-L2's surface vs 42.0% of sigmoid-CE's (supported). The CNN's branch
-(λ = 1) sharpens its minimum, λmax 1.81e+03 vs 23.8 without it (contradicted). ResNet-20: the residual net's
-minimum is flatter in every seed (λmax 0.269 vs 3.33: supported); non-convex plane share 6.2% vs 11.7% (not
+plane is non-convex on 72.0% of sigmoid-L2's surface vs 42.0% of sigmoid-CE's (supported). The CNN's branch
+(λ = 1) sharpens its minimum, λmax 1.83e+03 vs 24.5 without it (contradicted). ResNet-20: the residual net's
+minimum is flatter in every seed (λmax 0.256 vs 3.47: supported); non-convex plane share 8.0% vs 11.1% (not
 resolved at 6 seeds).
 """
 

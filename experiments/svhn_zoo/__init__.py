@@ -38,18 +38,18 @@ Runtime: ~12 min on 2 CPU cores (CPU default, empty compilation cache: 708 s; re
 the committed run, cores shared with other work: 943 s).
 
 Expected (CPU default): test accuracy on the synthetic stand-in, mean ± std over 2 seeds: LeNet-5
-83.50 ± 1.41% (0.96 epochs), AlexNet 55.75 ± 1.06% (0.4), VGG-16 69.00 ± 3.54% (0.32), ResNet-18 63.50 ±
-1.41% (0.22): every one clearly above chance (10%). ResNet-50 and ResNet-101 (10 steps, 0.016 epochs, peak lr
-1e-4) stay at chance (10.25%, 10.00%), but their training CE falls (median over seeds, first → last quarter:
-2.739 → 2.457 and 2.683 → 2.470), still above chance's ln 10. The seed's ranking is not
+83.00 ± 2.12% (0.96 epochs), AlexNet 55.00 ± 3.54% (0.4), VGG-16 68.00 ± 7.78% (0.32), ResNet-18 66.50 ±
+0.00% (0.22): every one clearly above chance (10%). ResNet-50 and ResNet-101 (10 steps, 0.016 epochs, peak lr
+1e-4) stay at chance (10.50%, 9.25%), but their training CE falls (median over seeds, first → last quarter:
+2.739 → 2.451 and 2.683 → 2.463), still above chance's ln 10. The seed's ranking is not
 testable on this data. At initialisation the first/last block gradient-norm ratio is 1.97 with skips and 4.1 without
-(ResNet-18), 21.8 vs 471 (ResNet-50): with batch norm, the plain nets' early blocks get larger gradients,
+(ResNet-18), 21.8 vs 470 (ResNet-50): with batch norm, the plain nets' early blocks get larger gradients,
 not vanishing ones (context: experiments/depth/ answers that reason of the seed in trained nets).
 
 CPU budgets: the recipe (jaxdl.tasks.recipe: Adam, peak lr 5e-4, warm-up then cosine, per-image
 standardisation, residual branches not zero-initialised) and CPU_STEPS were chosen so that LeNet-5,
 AlexNet, VGG-16 and ResNet-18 learn within the run's ~12 minutes (LeNet-5 ~1 epoch, the others 0.2-0.4)
-and ResNet-50/101's training loss falls (ResNet-18 trains ~54 images/s here, ResNet-101 ~9). At the
+and ResNet-50/101's training loss falls (ResNet-18 trains ~46 images/s here, ResNet-101 ~9). At the
 recipe's 5e-4 the two deep nets' loss rose over 20 steps (ResNet-50 2.59 → 2.83 by fifths, one seed, even
 with half the steps as warm-up), at 1e-4 it fell (2.59 → 2.33; ResNet-101 2.57 → 2.30): CPU_PEAK_LR.
 No image is seen twice, so the CPU default does not augment.
