@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)  ## create .venv and install jaxdl with its pinned dependencies
 
-test: $(STAMP)  ## run the test suite (~5 min on 2 cores from a fresh clone, set-up included)
+test: $(STAMP)  ## run the test suite (~3 min on 2 cores from a fresh clone, set-up included)
 	$(PY) -m pytest -n 2 --dist loadfile --durations=15 tests
 
 results: $(STAMP)  ## rerun every experiment, rewrite results/ and the README claims block (SCALE=cpu|full)
