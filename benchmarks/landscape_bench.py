@@ -10,7 +10,7 @@ CPU), on the same points and images. Both contenders interleaved (benchmarks/tim
 of repeats, compile excluded; at several eval-set sizes. Why the ratio is small on CPU: each point is a
 forward pass over the eval set, compute the loop pays too; one program saves only the loop's per-point
 host work (setting the weights, a dispatch and a read-back per batch): the loop's time per point minus the
-program's, 1.7-4.7 ms in results/bench.md.
+program's, 1.7-3.9 ms in results/bench.md.
 
     python -m benchmarks.landscape_bench        # prints a markdown section
 """

@@ -39,8 +39,8 @@ Not run yet (no accelerator was lent to this work). Expected runtime, an estimat
 training FLOPs (3 x forward x images, 24 models per depth and norm); 16-64-channel convolutions keep an H100
 far below its peak, so at 10-20 TFLOP/s about 15-25 min, plus compiles and generating svhn_synth once.
 
-Runtime: ~5.5 min on 2 CPU cores (CPU default): 327 s in the committed run with an empty compilation cache,
-132 s of it compiling ten programs; the 2 cores were shared with other work (load ~1.5).
+Runtime: ~5 min on 2 CPU cores (CPU default): 286 s in the committed run, 115 s of it compiling ten
+programs.
 
 Expected (CPU default): log2(first / last hidden layer's gradient norm) through training, sigmoid -2.8,
 -13.1 and -29.9 at 4, 8 and 16 layers, ReLU (He init) 1.1, 1.2 and 1.1: relu_no_vanishing_gradient

@@ -33,7 +33,7 @@ findings, not seed statements: the summary names the statements they bear on; th
 
 Command:
     python -m experiments.net_landscape
-Runtime: ~3 min on 2 CPU cores (CPU default): 162 s in the committed run (compile 16 s; 170 s whole process);
+Runtime: ~4 min on 2 CPU cores (CPU default): 224 s in the committed run (compile 39 s);
 surfaces use flax's convolutions (the engine runs them one point at a time on CPU), Hessian-vector
 products the same nets with matmul convolutions.
 Accelerator (--scale=full: 51x51 surfaces for every family, 16 seeds for the FC grid and 8 for the CNN and
