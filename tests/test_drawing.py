@@ -103,7 +103,9 @@ from jaxdl.reporting import drawing
 from jaxdl.reporting.summary import Figure
 
 def slow(path):
-    path.write_text(str(os.getpid()))
+    tmp = path.with_suffix(".tmp")  # renamed whole: the watcher below never reads a half-written pid
+    tmp.write_text(str(os.getpid()))
+    tmp.rename(path)
     time.sleep(120)
 
 out = Path(sys.argv[1])
