@@ -163,15 +163,16 @@ def evaluate_seeds(evaluate, params, extra, images, labels, devices=None) -> lis
     task's stacked evaluate) on each seed alone, seed m on device m mod the local devices, every seed
     dispatched before any result is read, so the devices (on CPU, the cores) evaluate side by side. Each seed
     runs the same program on its own inputs as one at a time on one device would, so the numbers are the same
-    bit for bit (tests/test_zoo_run_bench.py); evaluated in turn on the first device, the other cores idled."""
+    bit for bit (tests/test_zoo_run_bench.py); one device at a time would leave the other cores idle."""
     devices = devices or jax.local_devices()
     seeds = len(jax.tree.leaves(params)[0])
     x, y = np.asarray(images), np.asarray(labels, np.int32)
+    shared = {d: jax.device_put((x, y), d) for d in devices[:seeds]}  # the test set once per device, not per seed
     pending = []
     for m in range(seeds):
         device = devices[m % len(devices)]
         mine = jax.device_put(jax.tree.map(lambda a, m=m: a[m:m + 1], (params, extra)), device)
-        pending.append(evaluate(*mine, *jax.device_put((x, y), device)))
+        pending.append(evaluate(*mine, *shared[device]))
     return [(float(loss[0]), float(acc[0])) for loss, acc in pending]
 
 
