@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@# uv resolves and installs the pinned set in ~7 s where pip takes ~45 s (a fresh CI clone pays it).
 	@# --compile-bytecode: every run starts from .pyc files, also where PYTHONDONTWRITEBYTECODE is set (as on
-	@# this machine and in many containers): importing jax took 1.7 s from source, 0.65 s from .pyc (+5 s here).
+	@# the machine these numbers come from, and in many containers): importing jax took 1.7 s from source, 0.65 s from .pyc (+5 s of install).
 	$(PY) -m pip install -q 'uv==0.13.9'
 	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -c constraints.txt -e '.[dev]'
 	@touch $@
